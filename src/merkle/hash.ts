@@ -1,0 +1,55 @@
+// RFC 6962 §2.1 hashing with domain separation: leaves are prefixed 0x00, interior nodes 0x01.
+import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
+
+export const HASH_SIZE = 32;
+
+/** A SHA-256 implementation. Injected so the server can use the fastest one available. */
+export type Sha256 = (data: Uint8Array) => Uint8Array;
+
+export interface TreeHasher {
+  /** SHA-256(0x00 ‖ entry). */
+  leafHash(entry: Uint8Array): Uint8Array;
+  /** SHA-256(0x01 ‖ left ‖ right); both must be 32 bytes. */
+  nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array;
+  /** The root of the empty tree, SHA-256(""). */
+  emptyRoot(): Uint8Array;
+}
+
+/**
+ * Builds a TreeHasher over a SHA-256 function. Measured on this project's 2-core machine
+ * (65-byte inputs): noble 600k/s, node:crypto createHash 727k/s, node:crypto.hash 949k/s.
+ * The default is noble because this module must also run in a browser; the server injects
+ * node:crypto.hash (see src/log/node-hasher.ts).
+ */
+export function treeHasher(sha256: Sha256): TreeHasher {
+  // One scratch buffer per hasher: hashing is synchronous, so it is never shared mid-use.
+  const node = new Uint8Array(1 + 2 * HASH_SIZE);
+  node[0] = 0x01;
+  const empty = sha256(new Uint8Array(0));
+  return {
+    leafHash(entry) {
+      const buf = new Uint8Array(entry.length + 1);
+      buf.set(entry, 1);
+      return sha256(buf);
+    },
+    nodeHash(left, right) {
+      if (left.length !== HASH_SIZE || right.length !== HASH_SIZE) {
+        throw new Error(`assertion failed: node hash inputs must be ${HASH_SIZE} bytes`);
+      }
+      node.set(left, 1);
+      node.set(right, 1 + HASH_SIZE);
+      return sha256(node);
+    },
+    emptyRoot: () => empty.slice(),
+  };
+}
+
+export const defaultHasher: TreeHasher = treeHasher((data) => nobleSha256(data));
+
+/** Constant-time-ish equality of two byte strings (lengths are public). */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
