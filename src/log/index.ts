@@ -1,0 +1,3 @@
+export * from './log.js';
+export * from './node-hasher.js';
+export type { SequencerOptions } from './sequencer.js';

@@ -1,0 +1,319 @@
+// The transparency log: sequencing, integration, checkpoint signing, proofs and entry reads.
+import { VellumError } from '../error.js';
+import type { TreeHasher } from '../merkle/hash.js';
+import { bytesEqual } from '../merkle/hash.js';
+import {
+  assembleProof,
+  consistencyPlan,
+  inclusionPlan,
+  type NodeId,
+  planNodes,
+} from '../merkle/proof-plan.js';
+import { tileSlot } from '../merkle/tiles.js';
+import { type Checkpoint, openCheckpoint, signCheckpoint } from '../note/checkpoint.js';
+import { decodeUtf8, utf8 } from '../note/encoding.js';
+import { type Signer, verifierOf } from '../note/keys.js';
+import { formatReceipt } from '../note/receipt.js';
+import type { LogStore } from '../storage/log-store.js';
+import { nodeHasher } from './node-hasher.js';
+import { type PoolItem, Sequencer } from './sequencer.js';
+import { TileCache } from './tile-cache.js';
+import { TreeState } from './tree-state.js';
+
+export interface LogOptions {
+  origin: string;
+  /** The log's Ed25519 note key; its name should equal the origin (tlog-checkpoint). */
+  signer: Signer;
+  hasher?: TreeHasher;
+  maxBatch?: number;
+  maxDelayMs?: number;
+  maxPending?: number;
+  /** Largest entry accepted, in bytes. Default 64 KiB. */
+  maxEntryBytes?: number;
+  /** Most entries one read returns. */
+  maxEntriesPerRead?: number;
+  /** Full tiles kept expanded in memory (~16 KiB each). */
+  tileCacheSize?: number;
+}
+
+export const LOG_DEFAULTS = {
+  maxBatch: 1024,
+  maxDelayMs: 2,
+  maxPending: 65_536,
+  maxEntryBytes: 64 * 1024,
+  maxEntriesPerRead: 1024,
+  tileCacheSize: 4096,
+} as const;
+
+export interface SignedCheckpoint {
+  readonly checkpoint: Checkpoint;
+  /** The signed note text. */
+  readonly note: string;
+}
+
+export interface AppendResult {
+  readonly index: bigint;
+  readonly leafHash: Uint8Array;
+  /** c2sp.org/tlog-proof text: the signed checkpoint covering the entry and its inclusion proof. */
+  readonly receipt: string;
+  /** True when the entry was already in the log: index and receipt are the original ones. */
+  readonly duplicate: boolean;
+}
+
+export interface InclusionProof {
+  readonly index: bigint;
+  readonly size: bigint;
+  readonly leafHash: Uint8Array;
+  readonly proof: Uint8Array[];
+}
+
+export interface ConsistencyProof {
+  readonly size1: bigint;
+  readonly size2: bigint;
+  readonly proof: Uint8Array[];
+}
+
+const outOfRange = (m: string) => new VellumError('OUT_OF_RANGE', m);
+
+export class TransparencyLog {
+  readonly hasher: TreeHasher;
+  readonly options: Required<Omit<LogOptions, 'hasher'>>;
+  readonly #store: LogStore;
+  readonly #cache: TileCache;
+  readonly #sequencer: Sequencer<AppendResult>;
+  readonly #listeners = new Set<(c: SignedCheckpoint) => void>();
+  #state!: TreeState;
+  #latest!: SignedCheckpoint;
+  /** Set when a commit failed: its outcome is unknown until the store is read again. */
+  #needsReload = false;
+
+  private constructor(store: LogStore, options: LogOptions) {
+    this.#store = store;
+    this.hasher = options.hasher ?? nodeHasher;
+    const { hasher: _, ...rest } = options;
+    this.options = { ...LOG_DEFAULTS, ...rest };
+    this.#cache = new TileCache(store, this.hasher, this.options.tileCacheSize);
+    this.#sequencer = new Sequencer(this.options, (items) => this.#integrate(items));
+  }
+
+  /** Opens a log on a store, reading only its right edge; a new store gets a size-0 checkpoint. */
+  static async open(store: LogStore, options: LogOptions): Promise<TransparencyLog> {
+    const log = new TransparencyLog(store, options);
+    await store.open(options.origin);
+    await log.#load();
+    if (log.#latest === undefined) {
+      const state = TreeState.empty(log.hasher);
+      const note = signCheckpoint(
+        { origin: options.origin, size: 0n, rootHash: state.range.rootHash(), extensions: [] },
+        [options.signer],
+      );
+      await store.commit({
+        size1: 0n,
+        size2: 0n,
+        entries: [],
+        leafHashes: [],
+        tiles: [],
+        checkpoint: utf8(note),
+      });
+      await log.#load();
+    }
+    return log;
+  }
+
+  /** (Re)reads the committed state: latest checkpoint, verified, and the right edge under it. */
+  async #load(): Promise<void> {
+    const bytes = await this.#store.latestCheckpoint();
+    if (bytes === undefined) return;
+    const note = decodeUtf8(bytes);
+    if (note === undefined) throw new VellumError('CORRUPT', 'stored checkpoint is not UTF-8');
+    const { checkpoint } = openCheckpoint(note, [verifierOf(this.options.signer)], {
+      origin: this.options.origin,
+    });
+    const state = await TreeState.restore(checkpoint.size, (t, w) => this.#store.readTile(t, w), this.hasher);
+    if (!bytesEqual(state.range.rootHash(), checkpoint.rootHash)) {
+      throw new VellumError(
+        'CORRUPT',
+        `stored tiles do not hash to the root of the size-${checkpoint.size} checkpoint`,
+      );
+    }
+    this.#state = state;
+    this.#latest = { checkpoint, note };
+    this.#needsReload = false;
+  }
+
+  get size(): bigint {
+    return this.#state.size;
+  }
+
+  latestCheckpoint(): SignedCheckpoint {
+    return this.#latest;
+  }
+
+  /** Called with every checkpoint signed from now on, after it is committed. */
+  onCheckpoint(listener: (c: SignedCheckpoint) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Appends one entry; resolves once it is committed, with its index and receipt. */
+  append(entry: Uint8Array): Promise<AppendResult> {
+    if (entry.length > this.options.maxEntryBytes) {
+      return Promise.reject(
+        new VellumError(
+          'TOO_LARGE',
+          `entry is ${entry.length} bytes, the limit is ${this.options.maxEntryBytes}`,
+        ),
+      );
+    }
+    return this.#sequencer.submit(entry, this.hasher.leafHash(entry));
+  }
+
+  async #integrate(items: readonly PoolItem[]): Promise<AppendResult[]> {
+    if (this.#needsReload) await this.#load();
+    const found = await this.#store.findLeafHashes(items.map((i) => i.leafHash));
+    const fresh = items.filter((_, i) => found[i] === undefined);
+    if (fresh.length > 0) {
+      const size1 = this.#state.size;
+      const ext = this.#state.extend(fresh.map((i) => i.leafHash));
+      const checkpoint: Checkpoint = {
+        origin: this.options.origin,
+        size: ext.state.size,
+        rootHash: ext.state.range.rootHash(),
+        extensions: [],
+      };
+      const note = signCheckpoint(checkpoint, [this.options.signer]);
+      try {
+        await this.#store.commit({
+          size1,
+          size2: ext.state.size,
+          entries: fresh.map((i) => i.entry),
+          leafHashes: fresh.map((i) => i.leafHash),
+          tiles: ext.tiles,
+          checkpoint: utf8(note),
+        });
+      } catch (e) {
+        // The batch may or may not be on disk. Re-read the store now, so readers see what is
+        // durable; if that fails too, the next integration tries again first.
+        this.#needsReload = true;
+        const before = this.#latest;
+        await this.#load().catch(() => {});
+        if (this.#latest !== before) for (const l of this.#listeners) l(this.#latest);
+        throw e;
+      }
+      this.#state = ext.state;
+      for (const t of ext.completed) this.#cache.add(t);
+      this.#latest = { checkpoint, note };
+      for (const l of this.#listeners) l(this.#latest);
+    }
+    const state = this.#state;
+    const latest = this.#latest;
+    let next = state.size - BigInt(fresh.length);
+    return Promise.all(
+      items.map(async (item, i) => {
+        const old = found[i];
+        if (old !== undefined) return this.#originalReceipt(old, item.leafHash);
+        const index = next++;
+        const proof = await this.#inclusion(state, index, state.size);
+        return {
+          index,
+          leafHash: item.leafHash,
+          receipt: formatReceipt({ index, proof, checkpoint: latest.note }),
+          duplicate: false,
+        };
+      }),
+    );
+  }
+
+  /** The receipt a duplicate append gets: its index, at the checkpoint that first covered it. */
+  async #originalReceipt(index: bigint, leafHash: Uint8Array): Promise<AppendResult> {
+    const bytes = await this.#store.checkpointCovering(index);
+    const note = bytes && decodeUtf8(bytes);
+    if (note === undefined) throw new VellumError('CORRUPT', `no checkpoint covers index ${index}`);
+    const { checkpoint } = openCheckpoint(note, [verifierOf(this.options.signer)]);
+    const proof = await this.#inclusion(this.#state, index, checkpoint.size);
+    return { index, leafHash, receipt: formatReceipt({ index, proof, checkpoint: note }), duplicate: true };
+  }
+
+  /** Reads the hashes of nodes: right-edge ones from memory, the rest from full tiles. */
+  async #readNodes(state: TreeState, nodes: readonly NodeId[]): Promise<Uint8Array[]> {
+    const slots = nodes.map(tileSlot);
+    const out = slots.map((s) => state.edgeNode(s) ?? this.#cache.peek(s.tile)?.nodeAt(s));
+    const missing = slots.filter((_, i) => out[i] === undefined);
+    if (missing.length > 0) {
+      const tiles = await Promise.all(missing.map((s) => this.#cache.load(s.tile)));
+      let m = 0;
+      for (let i = 0; i < out.length; i++) {
+        if (out[i] === undefined) out[i] = tiles[m++]!.nodeAt(slots[i]!);
+      }
+    }
+    return out.map((h, i) => {
+      if (h === undefined)
+        throw new VellumError('CORRUPT', `node ${nodes[i]!.level}/${nodes[i]!.index} is missing`);
+      return h;
+    });
+  }
+
+  async #inclusion(state: TreeState, index: bigint, size: bigint): Promise<Uint8Array[]> {
+    const plan = inclusionPlan(index, size);
+    return assembleProof(plan, await this.#readNodes(state, planNodes(plan)), this.hasher);
+  }
+
+  #checkSize(size: bigint | undefined, state: TreeState): bigint {
+    if (size === undefined) return this.#latest.checkpoint.size;
+    if (size < 0n || size > state.size)
+      throw outOfRange(`size ${size} is beyond the log's size ${state.size}`);
+    return size;
+  }
+
+  /** Inclusion proof of the entry at index in the tree of `size` (default: the latest checkpoint). */
+  async inclusionProof(index: bigint, size?: bigint): Promise<InclusionProof> {
+    const state = this.#state;
+    const s = this.#checkSize(size, state);
+    if (index < 0n || index >= s) throw outOfRange(`index ${index} is not below size ${s}`);
+    const [leafHash] = await this.#readNodes(state, [{ level: 0, index }]);
+    return { index, size: s, leafHash: leafHash!, proof: await this.#inclusion(state, index, s) };
+  }
+
+  /** Inclusion proof by leaf hash; NOT_FOUND if the tree of `size` does not hold it. */
+  async inclusionProofByLeafHash(leafHash: Uint8Array, size?: bigint): Promise<InclusionProof> {
+    const [index] = await this.#store.findLeafHashes([leafHash]);
+    const s = this.#checkSize(size, this.#state);
+    if (index === undefined || index >= s)
+      throw new VellumError('NOT_FOUND', `no entry with that leaf hash in the tree of size ${s}`);
+    return this.inclusionProof(index, s);
+  }
+
+  /** Proof that the tree of size1 is a prefix of the tree of size2 (default: the latest checkpoint). */
+  async consistencyProof(size1: bigint, size2?: bigint): Promise<ConsistencyProof> {
+    const state = this.#state;
+    const s2 = this.#checkSize(size2, state);
+    if (size1 < 0n || size1 > s2) throw outOfRange(`size1 ${size1} is not in [0, ${s2}]`);
+    if (size1 === 0n || size1 === s2) return { size1, size2: s2, proof: [] };
+    const plan = consistencyPlan(size1, s2);
+    return {
+      size1,
+      size2: s2,
+      proof: assembleProof(plan, await this.#readNodes(state, planNodes(plan)), this.hasher),
+    };
+  }
+
+  /** Entries [start, end) — at most maxEntriesPerRead — of the committed tree. */
+  async getEntries(start: bigint, end: bigint): Promise<Uint8Array[]> {
+    const size = this.#state.size;
+    if (start < 0n || start >= size) throw outOfRange(`start ${start} is not below size ${size}`);
+    if (end <= start) throw outOfRange(`end ${end} must be greater than start ${start}`);
+    const last = [end, size, start + BigInt(this.options.maxEntriesPerRead)].reduce((a, b) =>
+      a < b ? a : b,
+    );
+    const entries = await this.#store.readEntries(start, last);
+    if (entries.length !== Number(last - start))
+      throw new VellumError('CORRUPT', `entries missing in [${start}, ${last})`);
+    return entries;
+  }
+
+  /** Refuses new appends, answers the accepted ones, then closes the store. */
+  async close(): Promise<void> {
+    await this.#sequencer.close();
+    await this.#store.close();
+  }
+}

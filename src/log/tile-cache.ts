@@ -1,0 +1,59 @@
+// Full tiles, expanded, in an LRU: a full tile never changes, so a cached copy is always right.
+import { VellumError } from '../error.js';
+import type { TreeHasher } from '../merkle/hash.js';
+import type { TileId } from '../merkle/tiles.js';
+import type { LogStore } from '../storage/log-store.js';
+import { ExpandedTile } from './expanded-tile.js';
+
+const tileName = (t: TileId) => `${t.level}/${t.index}`;
+
+export class TileCache {
+  readonly #tiles = new Map<string, ExpandedTile>();
+  readonly #loading = new Map<string, Promise<ExpandedTile>>();
+
+  constructor(
+    private readonly store: LogStore,
+    private readonly hasher: TreeHasher,
+    /** Each expanded tile holds 511 hashes (~16 KiB). */
+    private readonly capacity: number,
+  ) {}
+
+  /** A cached tile, touching it as recently used; undefined if not cached. */
+  peek(tile: TileId): ExpandedTile | undefined {
+    const name = tileName(tile);
+    const t = this.#tiles.get(name);
+    if (t !== undefined) {
+      this.#tiles.delete(name);
+      this.#tiles.set(name, t);
+    }
+    return t;
+  }
+
+  add(tile: ExpandedTile): void {
+    const name = tileName(tile.id);
+    this.#tiles.delete(name);
+    this.#tiles.set(name, tile);
+    while (this.#tiles.size > this.capacity) this.#tiles.delete(this.#tiles.keys().next().value!);
+  }
+
+  /** Loads a full tile from the store (concurrent loads of one tile share a read). */
+  async load(tile: TileId): Promise<ExpandedTile> {
+    const cached = this.peek(tile);
+    if (cached !== undefined) return cached;
+    const name = tileName(tile);
+    let p = this.#loading.get(name);
+    if (p === undefined) {
+      p = (async () => {
+        const bytes = await this.store.readTile(tile, 256);
+        if (bytes === undefined || bytes.length !== 256 * 32) {
+          throw new VellumError('CORRUPT', `full tile ${name} is missing from the store`);
+        }
+        const t = ExpandedTile.fromBytes(tile, bytes, this.hasher);
+        this.add(t);
+        return t;
+      })().finally(() => this.#loading.delete(name));
+      this.#loading.set(name, p);
+    }
+    return p;
+  }
+}

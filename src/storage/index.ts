@@ -1,0 +1,3 @@
+export * from './level-store.js';
+export * from './log-store.js';
+export * from './memory-store.js';

