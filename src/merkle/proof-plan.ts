@@ -19,6 +19,22 @@ export type ProofPlan = readonly (readonly NodeId[])[];
 /** The complete subtrees covering [start, end), left to right, largest aligned first. */
 export function rangeNodes(start: bigint, end: bigint): NodeId[] {
   const nodes: NodeId[] = [];
+  // Fast path in doubles (exact below 2^53): bigint arithmetic dominated receipt building.
+  if (end <= 9007199254740991n) {
+    let s = Number(start);
+    const e = Number(end);
+    while (s < e) {
+      let size = 1;
+      let level = 0;
+      while (s % (size * 2) === 0 && s + size * 2 <= e) {
+        size *= 2;
+        level++;
+      }
+      nodes.push({ level, index: BigInt(s / size) });
+      s += size;
+    }
+    return nodes;
+  }
   while (start < end) {
     let level = 0;
     // Grow while start stays aligned and the subtree still fits.

@@ -3,10 +3,26 @@
 
 const B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+// Two base64 characters for every 12-bit value: receipts encode many 32-byte hashes, and this
+// table-driven encoder measured several times faster than String.fromCharCode + btoa here.
+const PAIRS: string[] = Array.from({ length: 4096 }, (_, v) => ALPHABET[v >> 6]! + ALPHABET[v & 63]!);
+
 export function encodeBase64(bytes: Uint8Array): string {
   let s = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
+  const full = bytes.length - (bytes.length % 3);
+  for (let i = 0; i < full; i += 3) {
+    const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    s += PAIRS[v >> 12]! + PAIRS[v & 0xfff]!;
+  }
+  if (bytes.length - full === 1) {
+    const v = bytes[full]! << 4;
+    s += `${PAIRS[v]!}==`;
+  } else if (bytes.length - full === 2) {
+    const v = (bytes[full]! << 10) | (bytes[full + 1]! << 2);
+    s += `${PAIRS[v >> 6]!}${ALPHABET[v & 63]!}=`;
+  }
+  return s;
 }
 
 /** Decodes canonical base64 only (padding required, unused bits zero); undefined otherwise. */
