@@ -24,7 +24,9 @@ export type ErrorCode =
   // the store failed or holds data that contradicts itself
   | 'STORAGE'
   | 'CORRUPT'
-  | 'CONFIG';
+  | 'CONFIG'
+  // a remote call failed (connection, deadline, or the server's own error status)
+  | 'RPC';
 
 export class VellumError extends Error {
   override readonly name = 'VellumError';

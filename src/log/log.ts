@@ -8,6 +8,7 @@ import {
   inclusionPlan,
   type NodeId,
   planNodes,
+  rangeNodes,
 } from '../merkle/proof-plan.js';
 import { tileSlot } from '../merkle/tiles.js';
 import { type Checkpoint, openCheckpoint, signCheckpoint } from '../note/checkpoint.js';
@@ -34,6 +35,17 @@ export interface LogOptions {
   maxEntriesPerRead?: number;
   /** Full tiles kept expanded in memory (~16 KiB each). */
   tileCacheSize?: number;
+  /** Told of every committed integration (for metrics). */
+  onIntegrated?: (info: IntegrationInfo) => void;
+}
+
+export interface IntegrationInfo {
+  /** Entries the batch added (duplicates excluded). */
+  readonly entries: number;
+  /** Appends the batch answered. */
+  readonly appends: number;
+  readonly seconds: number;
+  readonly size: bigint;
 }
 
 export const LOG_DEFAULTS = {
@@ -77,7 +89,7 @@ const outOfRange = (m: string) => new VellumError('OUT_OF_RANGE', m);
 
 export class TransparencyLog {
   readonly hasher: TreeHasher;
-  readonly options: Required<Omit<LogOptions, 'hasher'>>;
+  readonly options: Required<Omit<LogOptions, 'hasher' | 'onIntegrated'>> & Pick<LogOptions, 'onIntegrated'>;
   readonly #store: LogStore;
   readonly #cache: TileCache;
   readonly #sequencer: Sequencer<AppendResult>;
@@ -86,6 +98,7 @@ export class TransparencyLog {
   #latest!: SignedCheckpoint;
   /** Set when a commit failed: its outcome is unknown until the store is read again. */
   #needsReload = false;
+  #closed = false;
 
   private constructor(store: LogStore, options: LogOptions) {
     this.#store = store;
@@ -169,6 +182,7 @@ export class TransparencyLog {
   }
 
   async #integrate(items: readonly PoolItem[]): Promise<AppendResult[]> {
+    const started = performance.now();
     if (this.#needsReload) await this.#load();
     const found = await this.#store.findLeafHashes(items.map((i) => i.leafHash));
     const fresh = items.filter((_, i) => found[i] === undefined);
@@ -208,7 +222,7 @@ export class TransparencyLog {
     const state = this.#state;
     const latest = this.#latest;
     let next = state.size - BigInt(fresh.length);
-    return Promise.all(
+    const results = await Promise.all(
       items.map(async (item, i) => {
         const old = found[i];
         if (old !== undefined) return this.#originalReceipt(old, item.leafHash);
@@ -222,6 +236,13 @@ export class TransparencyLog {
         };
       }),
     );
+    this.options.onIntegrated?.({
+      entries: fresh.length,
+      appends: items.length,
+      seconds: (performance.now() - started) / 1000,
+      size: state.size,
+    });
+    return results;
   }
 
   /** The receipt a duplicate append gets: its index, at the checkpoint that first covered it. */
@@ -297,6 +318,15 @@ export class TransparencyLog {
     };
   }
 
+  /** MTH of the first `size` entries (any size up to the current one). */
+  async rootAt(size: bigint): Promise<Uint8Array> {
+    const state = this.#state;
+    this.#checkSize(size, state);
+    const nodes = rangeNodes(0n, size);
+    if (nodes.length === 0) return this.hasher.emptyRoot();
+    return assembleProof([nodes], await this.#readNodes(state, nodes), this.hasher)[0]!;
+  }
+
   /** Entries [start, end) — at most maxEntriesPerRead — of the committed tree. */
   async getEntries(start: bigint, end: bigint): Promise<Uint8Array[]> {
     const size = this.#state.size;
@@ -311,9 +341,17 @@ export class TransparencyLog {
     return entries;
   }
 
-  /** Refuses new appends, answers the accepted ones, then closes the store. */
+  /** Refuses new appends (CLOSED) and answers every accepted one; reads keep working. */
+  drain(): Promise<void> {
+    return this.#sequencer.close();
+  }
+
+  /** Drains, then closes the store. */
   async close(): Promise<void> {
-    await this.#sequencer.close();
-    await this.#store.close();
+    await this.drain();
+    if (!this.#closed) {
+      this.#closed = true;
+      await this.#store.close();
+    }
   }
 }

@@ -1,0 +1,2 @@
+export * from './log-client.js';
+export * from './verify.js';
