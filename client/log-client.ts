@@ -210,7 +210,7 @@ export class LogClient {
           const chunk = sent[answered++]!;
           if (res.results.length !== chunk.length)
             throw new VellumError('VERIFICATION_FAILED', 'wrong number of results');
-          res.results.forEach((r, i) => results.push(this.#checkReceipt(r, chunk[i]!)));
+          for (const [i, r] of res.results.entries()) results.push(this.#checkReceipt(r, chunk[i]!));
           options.onProgress?.(results.length);
         } catch (e) {
           failure = e;

@@ -37,7 +37,7 @@ import type { AppendResult, InclusionProof, SignedCheckpoint, TransparencyLog } 
 import { HASH_SIZE } from '../merkle/hash.js';
 import { UndecodableMessage } from './grpc-definition.js';
 import type { RpcLimits } from './limits.js';
-import { invalidArgument, type RpcError, toStatus } from './status.js';
+import { type RpcError, toStatus } from './status.js';
 
 export interface ServiceHooks {
   /** Told of every failed call, with its gRPC status code. */

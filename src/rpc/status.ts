@@ -26,5 +26,3 @@ export function toStatus(e: unknown): RpcError {
   if (isVellumError(e)) return { code: STATUS[e.code], details: e.message };
   return { code: status.INTERNAL, details: 'internal error' };
 }
-
-export const invalidArgument = (details: string): RpcError => ({ code: status.INVALID_ARGUMENT, details });
