@@ -28,7 +28,8 @@ function codec<D extends DescMessage>(schema: D) {
     },
     deserialize: (b: Buffer): MessageShape<D> => {
       try {
-        return fromBinary(schema, b);
+        // A plain Uint8Array view: bytes fields then never surface as Buffers.
+        return fromBinary(schema, new Uint8Array(b.buffer, b.byteOffset, b.length));
       } catch (e) {
         return new UndecodableMessage((e as Error).message) as unknown as MessageShape<D>;
       }
