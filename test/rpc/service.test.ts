@@ -208,6 +208,52 @@ describe('gRPC service', () => {
     health.close();
   });
 
+  it('serves reflection, so grpcurl can list and describe the services', async () => {
+    const protoFile = new URL(
+      '../../node_modules/@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto',
+      import.meta.url,
+    ).pathname;
+    const pkg = loadPackageDefinition(loadSync(protoFile, { keepCase: true })) as unknown as {
+      grpc: {
+        reflection: {
+          v1: {
+            ServerReflection: new (
+              a: string,
+              c: unknown,
+            ) => { ServerReflectionInfo(): ClientDuplex; close(): void };
+          };
+        };
+      };
+    };
+    type ClientDuplex = {
+      write(m: object): void;
+      end(): void;
+      on(e: string, f: (m: Record<string, unknown>) => void): void;
+    };
+    const reflection = new pkg.grpc.reflection.v1.ServerReflection(
+      server.address,
+      credentials.createInsecure(),
+    );
+    const ask = (request: object) =>
+      new Promise<Record<string, unknown>>((resolve, reject) => {
+        const call = reflection.ServerReflectionInfo();
+        call.on('data', resolve);
+        call.on('error', reject);
+        call.write(request);
+        call.end();
+      });
+    const list = (await ask({ list_services: '' })) as {
+      list_services_response: { service: { name: string }[] };
+    };
+    const names = list.list_services_response.service.map((s) => s.name);
+    expect(names).toEqual(expect.arrayContaining(['vellum.v1.LogService', 'grpc.health.v1.Health']));
+    const file = (await ask({ file_containing_symbol: 'vellum.v1.LogService' })) as {
+      file_descriptor_response: { file_descriptor_proto: Buffer[] };
+    };
+    expect(file.file_descriptor_response.file_descriptor_proto.length).toBeGreaterThan(0);
+    reflection.close();
+  });
+
   it('restarts on the same data with the same checkpoint; old proofs still verify', async () => {
     const client = server.client();
     const before = await client.checkpoint();

@@ -1,0 +1,46 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { envName, isLoopback, loadConfig } from '../../src/config.js';
+
+describe('config', () => {
+  it('has working defaults', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ data: './data', listen: '127.0.0.1:50051', durable: true, maxBatch: 1024 });
+    expect(c.key).toBe(join('./data', 'log.key'));
+  });
+
+  it('flags override environment, which overrides the file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vellum-config-'));
+    const file = join(dir, 'vellum.yaml');
+    writeFileSync(file, 'origin: file.example/log\nmaxBatch: 10\nmaxDelayMs: 7\n');
+    const c = loadConfig({
+      file,
+      env: { [envName('maxBatch')]: '20', VELLUM_DURABLE: 'false' },
+      flags: { maxDelayMs: '9', listen: undefined },
+    });
+    expect(c).toMatchObject({ origin: 'file.example/log', maxBatch: 20, maxDelayMs: 9, durable: false });
+    expect(envName('metricsListen')).toBe('VELLUM_METRICS_LISTEN');
+  });
+
+  it('reports every invalid setting by name', () => {
+    expect(() => loadConfig({ flags: { maxBatch: 'lots', listen: 'nowhere', origin: 'has space' } })).toThrow(
+      expect.objectContaining({
+        code: 'CONFIG',
+        message: expect.stringMatching(/maxBatch[\s\S]*listen|listen[\s\S]*maxBatch/),
+      }),
+    );
+    expect(() => loadConfig({ flags: { unknownSetting: 1 } })).toThrow(/unknownSetting/);
+    expect(() => loadConfig({ flags: { tlsCert: 'a.pem' } })).toThrow(/tlsCert and tlsKey/);
+    expect(() => loadConfig({ file: '/nonexistent/vellum.yaml' })).toThrow(/config file/);
+  });
+
+  it('knows loopback addresses', () => {
+    expect(isLoopback('127.0.0.1:1')).toBe(true);
+    expect(isLoopback('[::1]:1')).toBe(true);
+    expect(isLoopback('localhost:1')).toBe(true);
+    expect(isLoopback('0.0.0.0:1')).toBe(false);
+    expect(isLoopback('10.0.0.1:1')).toBe(false);
+  });
+});
