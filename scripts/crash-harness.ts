@@ -208,7 +208,7 @@ export async function runCrashHarness(options: CrashOptions): Promise<CrashSumma
           );
           try {
             const rs = await c.appendMany(entries, { chunkSize: 50, inFlight: 2 });
-            rs.forEach((r, i) => record(entries[i]!, r));
+            for (const [i, r] of rs.entries()) record(entries[i]!, r);
           } catch {
             return;
           }
