@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 // The `vellum` command line: serve, keygen, and the verifying client commands.
 import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { loadConfig } from '../config.js';
+import { fsck } from '../fsck.js';
 import { formatVerifierKey, generateKey, parseSignerKey, verifierOf } from '../note/keys.js';
 import { serve } from '../serve.js';
-import { addClientCommands, type ClientFlags, type Runner } from './client-commands.js';
-import { EXIT_OK, EXIT_USAGE, report, toJson } from './output.js';
+import { LevelStore } from '../storage/level-store.js';
+import { addClientCommands, type ClientFlags, loadVerifier, type Runner } from './client-commands.js';
+import { EXIT_OK, EXIT_USAGE, EXIT_VERIFY, report, toJson } from './output.js';
 
 const run: Runner =
   (f) =>
@@ -91,6 +94,34 @@ program
         flags.json ? `${toJson(out)}\n` : `${flags.out ? '' : `${signerKey}\n`}${verifierKey}\n`,
       );
       return EXIT_OK;
+    }),
+  );
+
+program
+  .command('fsck')
+  .description('check a data directory offline (server stopped): every entry, tile, checkpoint and dedup row')
+  .requiredOption('--data <dir>', 'data directory')
+  .option('--vkey <vkey-or-file>', "the log's verifier key [<data>/log.vkey]")
+  .option('--json', 'machine-readable output')
+  .action(
+    run(async (flags: ClientFlags & { data?: string }) => {
+      const verifier = loadVerifier(flags.vkey ?? join(flags.data!, 'log.vkey'));
+      const store = new LevelStore(join(flags.data!, 'db'));
+      await store.open(verifier.name);
+      try {
+        const r = await fsck(store, verifier);
+        if (flags.json) process.stdout.write(`${toJson(r)}\n`);
+        else {
+          process.stdout.write(
+            r.ok
+              ? `fsck ok: ${r.entries} entries, ${r.tiles} tiles and ${r.checkpoints} checkpoints agree with the signed size-${r.size} tree\n`
+              : `fsck FAILED (${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}):\n${r.problems.map((p) => `  ${p.message}`).join('\n')}\n`,
+          );
+        }
+        return r.ok ? EXIT_OK : EXIT_VERIFY;
+      } finally {
+        await store.close();
+      }
     }),
   );
 

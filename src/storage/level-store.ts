@@ -183,6 +183,21 @@ export class LevelStore implements LogStore {
     this.#size = batch.size2;
   }
 
+  /**
+   * Every record of one key space, in key order, keys without their prefix: for the offline
+   * checker (fsck), not for the log.
+   */
+  async *scan(space: 'entries' | 'tiles' | 'dedup' | 'checkpoints'): AsyncGenerator<[Bytes, Bytes]> {
+    const prefix = { entries: ENTRIES, tiles: TILES, dedup: DEDUP, checkpoints: CHECKPOINTS }[space];
+    try {
+      for await (const [k, v] of this.#db.iterator({ gt: new Uint8Array([prefix]), lt: spaceEnd(prefix) })) {
+        yield [k.subarray(1), view(v)!];
+      }
+    } catch (e) {
+      throw storageError(e);
+    }
+  }
+
   async close(): Promise<void> {
     await this.#db.close();
   }
