@@ -11,11 +11,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogClient, type LogClient } from '../client/log-client.js';
+import { fsck } from '../src/fsck.js';
 import { defaultHasher as H } from '../src/merkle/hash.js';
 import { verifyConsistency, verifyInclusion } from '../src/merkle/verify.js';
 import { encodeBase64 } from '../src/note/encoding.js';
-import { parseVerifierKey } from '../src/note/keys.js';
+import { parseVerifierKey, type Verifier } from '../src/note/keys.js';
 import { parseReceipt, verifyReceipt } from '../src/note/receipt.js';
+import { LevelStore } from '../src/storage/level-store.js';
 
 const BIN = new URL('../bin/vellum.js', import.meta.url).pathname;
 
@@ -39,6 +41,9 @@ export interface CrashSummary {
   forks: number;
   shrinks: number;
   receiptsChecked: number;
+  /** Offline fsck runs on the data dir right after a kill, and how many found damage. */
+  fscks: number;
+  corrupt: number;
   size: bigint;
   problems: string[];
 }
@@ -107,6 +112,8 @@ export async function runCrashHarness(options: CrashOptions): Promise<CrashSumma
     forks: 0,
     shrinks: 0,
     receiptsChecked: 0,
+    fscks: 0,
+    corrupt: 0,
     size: 0n,
     problems: [],
   };
@@ -219,6 +226,8 @@ export async function runCrashHarness(options: CrashOptions): Promise<CrashSumma
       child.kill('SIGKILL');
       await exited;
       stop = true;
+      // Between the kill and the restart, the data dir itself must be whole: no partial batch.
+      if (cycle % 10 === 9) await offlineCheck(dataDir, vkey, summary, problem);
       await Promise.all([...unary, ...streams]);
       for (const c of [...clients, checker]) c.close();
       summary.cycles++;
@@ -255,11 +264,32 @@ export async function runCrashHarness(options: CrashOptions): Promise<CrashSumma
     );
     summary.size = latest.checkpoint.size;
     checker.close();
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
     child.kill('SIGKILL');
+    await exited;
+    await offlineCheck(dataDir, vkey, summary, problem);
   } finally {
     if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
   }
   return summary;
+}
+
+async function offlineCheck(
+  dataDir: string,
+  vkey: Verifier,
+  summary: CrashSummary,
+  problem: (p: string) => void,
+) {
+  const store = new LevelStore(join(dataDir, 'db'));
+  await store.open(vkey.name);
+  try {
+    const r = await fsck(store, vkey);
+    summary.fscks++;
+    for (const p of r.problems) problem(`fsck after a kill: ${p.message}`);
+    if (!r.ok) summary.corrupt++;
+  } finally {
+    await store.close();
+  }
 }
 
 async function checkPrefix(

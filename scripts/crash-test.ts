@@ -39,5 +39,7 @@ console.log(`  final tree size           ${summary.size}`);
 console.log(`  entries lost              ${summary.lost}`);
 console.log(`  forks (two roots a size)  ${summary.forks}`);
 console.log(`  shrinks                   ${summary.shrinks}`);
+console.log(`  fsck after a kill         ${summary.fscks} runs, ${summary.corrupt} found damage`);
 for (const p of summary.problems) console.log(`  problem: ${p}`);
-process.exitCode = summary.lost === 0 && summary.forks === 0 && summary.shrinks === 0 ? 0 : 1;
+process.exitCode =
+  summary.lost === 0 && summary.forks === 0 && summary.shrinks === 0 && summary.corrupt === 0 ? 0 : 1;

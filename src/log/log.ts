@@ -1,5 +1,5 @@
 // The transparency log: sequencing, integration, checkpoint signing, proofs and entry reads.
-import { VellumError } from '../error.js';
+import { isVellumError, VellumError } from '../error.js';
 import type { TreeHasher } from '../merkle/hash.js';
 import { bytesEqual } from '../merkle/hash.js';
 import {
@@ -212,7 +212,10 @@ export class TransparencyLog {
         const before = this.#latest;
         await this.#load().catch(() => {});
         if (this.#latest !== before) for (const l of this.#listeners) l(this.#latest);
-        throw e;
+        // Whatever the store threw (a full disk, an I/O error), the caller sees a storage failure.
+        throw isVellumError(e)
+          ? e
+          : new VellumError('STORAGE', `storage failed: ${(e as Error).message}`, undefined, { cause: e });
       }
       this.#state = ext.state;
       for (const t of ext.completed) this.#cache.add(t);
