@@ -15,6 +15,7 @@ import {
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRawClient, type RawClient } from '../../client/grpc.js';
+import type { VellumError } from '../../src/error.js';
 import { AppendStreamRequestSchema, LogService } from '../../src/gen/vellum/v1/log_pb.js';
 import { TransparencyLog } from '../../src/log/log.js';
 import { RPC_DEFAULTS } from '../../src/rpc/limits.js';
@@ -250,8 +251,8 @@ describe('hostile input', () => {
     await c.unary('append', { entry: utf8('before') });
     const before = await c.unary<{ checkpoint: string }>('getCheckpoint', {});
     store.full = true;
-    const err = await c.unary('append', { entry: utf8('during') }).catch((e: { message: string; evidence: { status: number } }) => e);
-    expect(err.evidence.status).toBe(status.UNAVAILABLE);
+    const err = (await c.unary('append', { entry: utf8('during') }).catch((e: unknown) => e)) as VellumError;
+    expect(err.evidence?.status).toBe(status.UNAVAILABLE);
     expect(err.message).toContain('No space left on device');
     expect((await c.unary<{ checkpoint: string }>('getCheckpoint', {})).checkpoint).toBe(before.checkpoint);
     expect(new TextDecoder().decode(await store.latestCheckpoint())).toBe(before.checkpoint);
