@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { envName, isLoopback, loadConfig } from '../../src/config.js';
 
@@ -34,6 +35,41 @@ describe('config', () => {
     expect(() => loadConfig({ flags: { unknownSetting: 1 } })).toThrow(/unknownSetting/);
     expect(() => loadConfig({ flags: { tlsCert: 'a.pem' } })).toThrow(/tlsCert and tlsKey/);
     expect(() => loadConfig({ file: '/nonexistent/vellum.yaml' })).toThrow(/config file/);
+  });
+
+  it('arbitrary settings only ever fail with CONFIG', () => {
+    const value = fc.oneof(
+      fc.string(),
+      fc.integer(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.double(),
+      fc.array(fc.string(), { maxLength: 2 }),
+    );
+    const key = fc.oneof(
+      fc.constantFrom(
+        'data',
+        'listen',
+        'origin',
+        'maxBatch',
+        'maxDelayMs',
+        'durable',
+        'metricsListen',
+        'logLevel',
+        'tlsCert',
+      ),
+      fc.string(),
+    );
+    fc.assert(
+      fc.property(fc.dictionary(key, value, { maxKeys: 6 }), (flags) => {
+        try {
+          loadConfig({ flags });
+        } catch (e) {
+          expect(e).toMatchObject({ code: 'CONFIG' });
+        }
+      }),
+      { numRuns: 1000 },
+    );
   });
 
   it('knows loopback addresses', () => {
