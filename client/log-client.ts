@@ -16,8 +16,9 @@ import {
   type WatchCheckpointsResponse,
 } from '../src/gen/vellum/v1/log_pb.js';
 import { CompactRange } from '../src/merkle/compact-range.js';
-import { bytesEqual, defaultHasher, type TreeHasher } from '../src/merkle/hash.js';
+import { bytesEqual, type TreeHasher } from '../src/merkle/hash.js';
 import { verifyConsistency, verifyInclusion } from '../src/merkle/verify.js';
+import { nodeHasher } from '../src/node-hasher.js';
 import { type Checkpoint, openCheckpoint } from '../src/note/checkpoint.js';
 import { parseVerifierKey, type Verifier } from '../src/note/keys.js';
 import { parseReceipt } from '../src/note/receipt.js';
@@ -77,6 +78,8 @@ export interface AppendManyOptions {
   /** Messages awaiting their answer at once. */
   inFlight?: number;
   onProgress?: (done: number) => void;
+  /** Told, per message, how long it took from sending to all its receipts verified. */
+  onMessage?: (entries: number, ms: number) => void;
 }
 
 export class LogClient {
@@ -92,7 +95,9 @@ export class LogClient {
       typeof options.verifierKey === 'string' ? parseVerifierKey(options.verifierKey) : options.verifierKey;
     this.origin = options.origin ?? this.verifier.name;
     this.#raw = createRawClient(options.address, options.credentials);
-    this.#hasher = options.hasher ?? defaultHasher;
+    // This module runs on Node (grpc-js), so it hashes with node:crypto (~2× noble here);
+    // client/verify.ts is the browser-safe part.
+    this.#hasher = options.hasher ?? nodeHasher;
     this.#statePath = options.trustedStatePath;
     const stored = this.#statePath === undefined ? undefined : readTrustedState(this.#statePath);
     // A stored state is re-verified: it must carry this log's signature.
@@ -200,6 +205,7 @@ export class LogClient {
     const inFlight = options.inFlight ?? 4;
     const call = this.#raw.duplex<unknown, AppendStreamResponse>('appendStream');
     const sent: Uint8Array[][] = [];
+    const sentAt: number[] = [];
     const results: VerifiedAppend[] = [];
     let answered = 0;
     let wake: (() => void) | undefined;
@@ -212,6 +218,7 @@ export class LogClient {
             throw new VellumError('VERIFICATION_FAILED', 'wrong number of results');
           for (const [i, r] of res.results.entries()) results.push(this.#checkReceipt(r, chunk[i]!));
           options.onProgress?.(results.length);
+          options.onMessage?.(chunk.length, performance.now() - sentAt[answered - 1]!);
         } catch (e) {
           failure = e;
           call.cancel();
@@ -233,6 +240,7 @@ export class LogClient {
         await new Promise<void>((r) => (wake = r));
       if (failure !== undefined) throw failure;
       sent.push(chunk);
+      sentAt.push(performance.now());
       if (!call.write(create(AppendStreamRequestSchema, { entries: chunk }))) {
         await new Promise((r) => call.once('drain', r));
       }

@@ -2,10 +2,10 @@
 // and holds every tile, checkpoint and dedup row to it. Finds any flipped byte in a stored
 // entry, tile or checkpoint and names the first bad index, tile or checkpoint.
 
-import { nodeHasher as H } from './log/node-hasher.js';
 import { CompactRange } from './merkle/compact-range.js';
 import { bytesEqual, HASH_SIZE } from './merkle/hash.js';
 import { formatTilePath, TILE_HEIGHT, type TileId, tileWidth } from './merkle/tiles.js';
+import { nodeHasher as H } from './node-hasher.js';
 import { type Checkpoint, openCheckpoint } from './note/checkpoint.js';
 import { decodeUtf8, encodeBase64 } from './note/encoding.js';
 import type { Verifier } from './note/keys.js';

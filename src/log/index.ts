@@ -1,3 +1,2 @@
 export * from './log.js';
-export * from './node-hasher.js';
 export type { SequencerOptions } from './sequencer.js';

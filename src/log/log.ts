@@ -1,7 +1,9 @@
 // The transparency log: sequencing, integration, checkpoint signing, proofs and entry reads.
 import { isVellumError, VellumError } from '../error.js';
+import { CompactRange } from '../merkle/compact-range.js';
 import type { TreeHasher } from '../merkle/hash.js';
 import { bytesEqual } from '../merkle/hash.js';
+import { MAX_SAFE_SIZE, type NodeSource, RightEdges, walkInclusion } from '../merkle/inclusion-walk.js';
 import {
   assembleProof,
   consistencyPlan,
@@ -11,12 +13,12 @@ import {
   rangeNodes,
 } from '../merkle/proof-plan.js';
 import { tileSlot } from '../merkle/tiles.js';
+import { nodeHasher } from '../node-hasher.js';
 import { type Checkpoint, openCheckpoint, signCheckpoint } from '../note/checkpoint.js';
 import { decodeUtf8, utf8 } from '../note/encoding.js';
 import { type Signer, verifierOf } from '../note/keys.js';
 import { formatReceipt } from '../note/receipt.js';
 import type { LogStore } from '../storage/log-store.js';
-import { nodeHasher } from './node-hasher.js';
 import { type PoolItem, Sequencer } from './sequencer.js';
 import { TileCache } from './tile-cache.js';
 import { TreeState } from './tree-state.js';
@@ -225,20 +227,38 @@ export class TransparencyLog {
     const state = this.#state;
     const latest = this.#latest;
     let next = state.size - BigInt(fresh.length);
-    const results = await Promise.all(
-      items.map(async (item, i) => {
-        const old = found[i];
-        if (old !== undefined) return this.#originalReceipt(old, item.leafHash);
-        const index = next++;
-        const proof = await this.#inclusion(state, index, state.size);
-        return {
-          index,
-          leafHash: item.leafHash,
-          receipt: formatReceipt({ index, proof, checkpoint: latest.note }),
-          duplicate: false,
-        };
-      }),
-    );
+    const made = (index: bigint, leafHash: Uint8Array, proof: Uint8Array[]): AppendResult => ({
+      index,
+      leafHash,
+      receipt: formatReceipt({ index, proof, checkpoint: latest.note }),
+      duplicate: false,
+    });
+    // Receipts from memory without hashing where possible (walkInclusion); else the general path.
+    const fast = state.size <= BigInt(MAX_SAFE_SIZE);
+    const sizeNumber = Number(state.size);
+    const node = this.#nodeSource(state);
+    const edges =
+      fast && fresh.length > 0
+        ? new RightEdges(state.range.peaks, CompactRange.peakLevels(state.size), sizeNumber, this.hasher)
+        : undefined;
+    const pending: (AppendResult | Promise<AppendResult>)[] = [];
+    for (const [i, item] of items.entries()) {
+      const old = found[i];
+      if (old !== undefined) {
+        pending.push(this.#originalReceipt(old, item.leafHash));
+        continue;
+      }
+      const index = next++;
+      const proof = edges && walkInclusion(Number(index), sizeNumber, node, edges);
+      pending.push(
+        proof
+          ? made(index, item.leafHash, proof)
+          : this.#inclusion(state, index, state.size).then((p) => made(index, item.leafHash, p)),
+      );
+    }
+    const results = pending.some((p) => p instanceof Promise)
+      ? await Promise.all(pending)
+      : (pending as AppendResult[]);
     this.options.onIntegrated?.({
       entries: fresh.length,
       appends: items.length,
@@ -256,6 +276,20 @@ export class TransparencyLog {
     const { checkpoint } = openCheckpoint(note, [verifierOf(this.options.signer)]);
     const proof = await this.#inclusion(this.#state, index, checkpoint.size);
     return { index, leafHash, receipt: formatReceipt({ index, proof, checkpoint: note }), duplicate: true };
+  }
+
+  /** Nodes by numbers from memory only: the right edge, then cached full tiles. */
+  #nodeSource(state: TreeState): NodeSource {
+    return (level, index) => {
+      const tileLevel = level >> 3;
+      const sub = level & 7;
+      const first = index * 2 ** sub;
+      const tileIndex = Math.floor(first / 256);
+      const at = (first - tileIndex * 256) >> sub;
+      const edge = state.edge.get(tileLevel);
+      if (edge !== undefined && edge.indexNumber === tileIndex) return edge.node(sub, at);
+      return this.#cache.peekNumber(tileLevel, tileIndex)?.node(sub, at);
+    };
   }
 
   /** Reads the hashes of nodes: right-edge ones from memory, the rest from full tiles. */

@@ -18,7 +18,7 @@ export interface PoolItem {
 }
 
 interface Waiting<R> extends PoolItem {
-  readonly key: string;
+  readonly key: number;
   readonly promise: Promise<R>;
   resolve(r: R): void;
   reject(e: unknown): void;
@@ -27,10 +27,20 @@ interface Waiting<R> extends PoolItem {
 /** integrate(items) must return one result per item, in order, or throw for all of them. */
 export type Integrate<R> = (items: readonly PoolItem[]) => Promise<R[]>;
 
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export class Sequencer<R> {
   readonly #pool: Waiting<R>[] = [];
-  /** Pooled and in-flight appends by leaf hash: a repeat joins the first (strong dedup). */
-  readonly #byLeaf = new Map<string, Waiting<R>>();
+  /**
+   * Pooled and in-flight appends by leaf hash: a repeat joins the first (strong dedup). Keyed by
+   * the hash's first 48 bits, then compared whole: building a 32-character string key per entry
+   * showed up in append profiles.
+   */
+  readonly #byLeaf = new Map<number, Waiting<R>[]>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #running: Promise<void> | undefined;
   #closed = false;
@@ -46,8 +56,12 @@ export class Sequencer<R> {
 
   submit(entry: Uint8Array, leafHash: Uint8Array): Promise<R> {
     if (this.#closed) return Promise.reject(new VellumError('CLOSED', 'the log is shutting down'));
-    const key = String.fromCharCode(...leafHash);
-    const same = this.#byLeaf.get(key);
+    const key =
+      leafHash[0]! * 2 ** 40 +
+      leafHash[1]! * 2 ** 32 +
+      (((leafHash[2]! << 24) | (leafHash[3]! << 16) | (leafHash[4]! << 8) | leafHash[5]!) >>> 0);
+    const bucket = this.#byLeaf.get(key);
+    const same = bucket?.find((w) => sameBytes(w.leafHash, leafHash));
     if (same !== undefined) return same.promise;
     if (this.#pool.length >= this.options.maxPending) {
       return Promise.reject(
@@ -62,7 +76,8 @@ export class Sequencer<R> {
     });
     const w: Waiting<R> = { entry, leafHash, key, promise, resolve, reject };
     this.#pool.push(w);
-    this.#byLeaf.set(key, w);
+    if (bucket === undefined) this.#byLeaf.set(key, [w]);
+    else bucket.push(w);
     this.#schedule();
     return promise;
   }
@@ -91,7 +106,11 @@ export class Sequencer<R> {
     } catch (e) {
       for (const w of batch) w.reject(e);
     } finally {
-      for (const w of batch) this.#byLeaf.delete(w.key);
+      for (const w of batch) {
+        const bucket = this.#byLeaf.get(w.key)!;
+        if (bucket.length === 1) this.#byLeaf.delete(w.key);
+        else bucket.splice(bucket.indexOf(w), 1);
+      }
       this.#running = undefined;
     }
     // While a batch commits, the next one gathers: continue at once if anything waits.

@@ -21,6 +21,11 @@ export class TileCache {
     private readonly capacity: number,
   ) {}
 
+  /** peek() for a tile named by numbers (level, index < 2^46): the append hot path. */
+  peekNumber(level: number, index: number): ExpandedTile | undefined {
+    return this.#tiles.get(index * 64 + level);
+  }
+
   /**
    * A cached tile, or undefined. Eviction is by insertion order (FIFO): re-inserting on every
    * read cost more than the misses it saved, since hot tiles are re-added when reloaded.

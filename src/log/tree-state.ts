@@ -91,7 +91,7 @@ export class TreeState {
       const j = level % TILE_HEIGHT;
       const first = index << BigInt(j);
       const tile = tileFor({ level: (level - j) / TILE_HEIGHT, index: first >> 8n });
-      tile.rows[j]!.push(hash);
+      tile.push(j, hash);
     };
     for (const h of leafHashes) range.append(h, visit);
 

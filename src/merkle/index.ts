@@ -2,6 +2,7 @@
 export * from './bits.js';
 export * from './compact-range.js';
 export * from './hash.js';
+export * from './inclusion-walk.js';
 export * from './proof-plan.js';
 export * from './tiles.js';
 export * from './verify.js';

@@ -27,6 +27,14 @@ const DEDUP = 0x64; // 'd'
 const CHECKPOINTS = 0x63; // 'c'
 const META = 0x6d; // 'm'
 
+/** A key space prefix then a uint64 index: one allocation per key on the commit path. */
+function indexKey(space: number, n: bigint): Bytes {
+  const k = new Uint8Array(9);
+  k[0] = space;
+  new DataView(k.buffer).setBigUint64(1, n);
+  return k;
+}
+
 function prefixed(space: number, key: Bytes): Bytes {
   const k = new Uint8Array(key.length + 1);
   k[0] = space;
@@ -164,16 +172,16 @@ export class LevelStore implements LogStore {
     // One chained batch: measured 3–5× faster here than the array form with options.
     const b = this.#db.batch();
     for (let i = 0; i < batch.entries.length; i++) {
-      const index = uint64Key(batch.size1 + BigInt(i));
-      b.put(prefixed(ENTRIES, index), batch.entries[i]!);
-      b.put(prefixed(DEDUP, batch.leafHashes[i]!), index);
+      const key = indexKey(ENTRIES, batch.size1 + BigInt(i));
+      b.put(key, batch.entries[i]!);
+      b.put(prefixed(DEDUP, batch.leafHashes[i]!), key.subarray(1));
     }
     for (const t of batch.tiles) {
       const old = tileWidth(t, batch.size1);
       if (old > 0 && old < 256 && old !== t.width) b.del(prefixed(TILES, tileKey(t, old)));
       b.put(prefixed(TILES, tileKey(t, t.width)), t.hashes);
     }
-    b.put(prefixed(CHECKPOINTS, uint64Key(batch.size2)), batch.checkpoint);
+    b.put(indexKey(CHECKPOINTS, batch.size2), batch.checkpoint);
     try {
       await b.write({ sync: this.#durable });
     } catch (e) {

@@ -9,10 +9,12 @@ import {
   inclusionPlan,
   type NodeId,
   planNodes,
+  RightEdges,
   rangeNodes,
   rootFromInclusionProof,
   verifyConsistency,
   verifyInclusion,
+  walkInclusion,
 } from '../../src/merkle/index.js';
 import { leavesFor, naiveConsistency, naivePath, naiveRoot } from '../helpers/naive.js';
 
@@ -137,6 +139,27 @@ describe('merkle properties vs the naive reference', () => {
           expect(() => verifyInclusion(input, H)).toThrow();
         }
       }),
+    );
+  });
+
+  it('walkInclusion equals PATH(m, D[n]), or gives up when a node is not in memory', () => {
+    fc.assert(
+      fc.property(sizeAndIndex, fc.integer({ min: 0, max: 3 }), ([size, index], missingEvery) => {
+        const range = new CompactRange(0n, [], H);
+        for (const l of leaves.slice(0, size)) range.append(l);
+        const edges = new RightEdges(range.peaks, CompactRange.peakLevels(BigInt(size)), size, H);
+        let asked = 0;
+        const source = (level: number, i: number) => {
+          asked++;
+          if (missingEvery > 0 && asked % (missingEvery + 2) === 0) return undefined;
+          if ((i + 1) * 2 ** level > size) return undefined; // only complete nodes exist
+          return node({ level, index: BigInt(i) });
+        };
+        const got = walkInclusion(index, size, source, edges);
+        if (got !== undefined) expect(got).toEqual(naivePath(index, leaves.slice(0, size)));
+        if (missingEvery === 0) expect(got).toBeDefined();
+      }),
+      { numRuns: 500 },
     );
   });
 

@@ -1,0 +1,83 @@
+// What this machine allows, measured in the same run: SHA-256 of 64 bytes, Ed25519 signing,
+// LevelDB chained-batch puts with fsync, and a plain grpc-js echo over loopback.
+import { hash as nodeHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { credentials, makeGenericClientConstructor } from '@grpc/grpc-js';
+import * as ed from '@noble/ed25519';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { Level } from 'level';
+import '../../src/note/keys.js'; // wires SHA-512 into noble-ed25519
+import { echoDefinition } from './echo-server.js';
+import { spawnWithPort, stop } from './process.js';
+import { closedLoop, entry, syncRate } from './stats.js';
+
+export async function measureLimits(quick: boolean) {
+  const block = new Uint8Array(64).fill(7);
+  const sha256Node = syncRate(quick ? 300_000 : 1_000_000, () => nodeHash('sha256', block, 'buffer'));
+  const sha256Noble = syncRate(quick ? 200_000 : 600_000, () => sha256(block));
+  const seed = new Uint8Array(32).fill(1);
+  const msg = new Uint8Array(120).fill(2);
+  const ed25519Signs = syncRate(quick ? 1_000 : 3_000, () => ed.sign(msg, seed));
+
+  const dir = mkdtempSync(join(tmpdir(), 'vellum-bench-level-'));
+  const db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
+  await db.open();
+  const total = quick ? 200_000 : 1_000_000;
+  const values = Array.from({ length: 1000 }, (_, i) => entry(i));
+  const t = performance.now();
+  for (let at = 0; at < total; at += 1000) {
+    const b = db.batch();
+    for (let i = 0; i < 1000; i++) {
+      const k = new Uint8Array(9);
+      k[0] = 0x65;
+      new DataView(k.buffer).setBigUint64(1, BigInt(at + i));
+      b.put(k, values[i]!);
+    }
+    await b.write({ sync: true });
+  }
+  const levelPuts = total / ((performance.now() - t) / 1000);
+  await db.close();
+  rmSync(dir, { recursive: true, force: true });
+
+  const echoScript = new URL('./echo-server.ts', import.meta.url).pathname;
+  const { child, port } = await spawnWithPort(['--import', 'tsx', echoScript]);
+  const Client = makeGenericClientConstructor(echoDefinition, 'Echo');
+  const client = new Client(`127.0.0.1:${port}`, credentials.createInsecure()) as unknown as {
+    echo(b: Buffer, cb: (e: unknown, r: Buffer) => void): void;
+    echoStream(): NodeJS.ReadWriteStream & { write(b: Buffer): boolean; end(): void };
+    close(): void;
+  };
+  const payload = Buffer.from(entry(1));
+  const echoUnary = await closedLoop(
+    64,
+    quick ? 3 : 8,
+    () => new Promise((r, j) => client.echo(payload, (e, res) => (e ? j(e) : r(res)))),
+  );
+  // Streaming: 256-byte messages both ways, as fast as flow control allows.
+  const streamSeconds = quick ? 2 : 5;
+  const echoStream = await new Promise<number>((resolve) => {
+    const call = client.echoStream();
+    let received = 0;
+    const t0 = performance.now();
+    const end = t0 + streamSeconds * 1000;
+    call.on('data', () => {
+      received++;
+    });
+    call.on('end', () => resolve(received / ((performance.now() - t0) / 1000)));
+    const pump = () => {
+      while (performance.now() < end) {
+        if (!call.write(payload)) {
+          call.once('drain', pump);
+          return;
+        }
+      }
+      call.end();
+    };
+    pump();
+  });
+  client.close();
+  await stop(child);
+  return { sha256Node, sha256Noble, ed25519Signs, levelPuts, echoUnary, echoStream };
+}

@@ -1,0 +1,158 @@
+// vellum measured the way its users run it: in-process (no RPC), and as a separate server
+// process over loopback gRPC with a load generator that verifies every receipt and proof.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ClassicLevel } from 'classic-level';
+import { createRawClient } from '../../client/grpc.js';
+import { createLogClient, type LogClient } from '../../client/log-client.js';
+import { TransparencyLog } from '../../src/log/log.js';
+import { generateKey, parseSignerKey } from '../../src/note/keys.js';
+import { LevelStore } from '../../src/storage/level-store.js';
+import { cpuSeconds, rssMb, spawnWithPort, stop } from './process.js';
+import { closedLoop, entry, percentiles } from './stats.js';
+
+const BIN = new URL('../../bin/vellum.js', import.meta.url).pathname;
+const origin = 'bench.vellum.example/log';
+
+export async function inProcess(total: number, durable: boolean, salt: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'vellum-bench-inproc-'));
+  const signer = parseSignerKey(generateKey(origin).signerKey);
+  const log = await TransparencyLog.open(new LevelStore(dir, { durable }), {
+    origin,
+    signer,
+    maxPending: 1 << 20,
+  });
+  const entries = Array.from({ length: total }, (_, i) => entry(i, salt));
+  const t = performance.now();
+  const inFlight = 8192;
+  for (let at = 0; at < total; at += inFlight) {
+    await Promise.all(entries.slice(at, at + inFlight).map((e) => log.append(e)));
+  }
+  const rate = total / ((performance.now() - t) / 1000);
+  await log.close();
+  rmSync(dir, { recursive: true, force: true });
+  return rate;
+}
+
+/** Fills a log in-process (for open-time and RSS at sizes a run cannot stream in time). */
+export async function fillInProcess(dir: string, total: number) {
+  const signer = parseSignerKey(generateKey(origin).signerKey);
+  const log = await TransparencyLog.open(new LevelStore(dir), { origin, signer, maxPending: 1 << 20 });
+  for (let at = 0; at < total; at += 100_000) {
+    await Promise.all(
+      Array.from({ length: Math.min(100_000, total - at) }, (_, i) => log.append(entry(at + i, 99))),
+    );
+  }
+  await log.close();
+  return signer;
+}
+
+export async function openTime(dir: string, signer: ReturnType<typeof parseSignerKey>) {
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    const log = await TransparencyLog.open(new LevelStore(dir), { origin: signer.name, signer });
+    times.push(performance.now() - t);
+    await log.close();
+  }
+  return times.sort((a, b) => a - b)[2]!;
+}
+
+export async function overGrpc(opts: { fill: number; seconds: number; streams: number }) {
+  const dir = mkdtempSync(join(tmpdir(), 'vellum-bench-grpc-'));
+  const { child, port } = await spawnWithPort([
+    BIN,
+    'serve',
+    '--data',
+    dir,
+    '--listen',
+    '127.0.0.1:0',
+    '--metrics-listen',
+    'off',
+    '--origin',
+    origin,
+  ]);
+  const address = `127.0.0.1:${port}`;
+  const verifierKey = readFileSync(join(dir, 'log.vkey'), 'utf8').trim();
+  const clients: LogClient[] = Array.from({ length: 4 }, () => createLogClient({ address, verifierKey }));
+
+  // Streamed: several AppendStreams, 1,000 entries per message, 4 messages in flight each.
+  const perStream = Math.ceil(opts.fill / opts.streams);
+  const messageMs: number[] = [];
+  const cpu0 = cpuSeconds(child.pid!);
+  let t = performance.now();
+  await Promise.all(
+    Array.from({ length: opts.streams }, (_, s) =>
+      clients[s % clients.length]!.appendMany(
+        (function* () {
+          for (let i = 0; i < perStream; i++) yield entry(i, 1000 + s);
+        })(),
+        { chunkSize: 1000, inFlight: 4, onMessage: (_n, ms) => messageMs.push(ms) },
+      ),
+    ),
+  );
+  const streamed = {
+    rate: (perStream * opts.streams) / ((performance.now() - t) / 1000),
+    ...percentiles(messageMs),
+  };
+  const serverCpuPerEntryUs = ((cpuSeconds(child.pid!) - cpu0) / (perStream * opts.streams)) * 1e6;
+  const size = BigInt(perStream * opts.streams);
+
+  // Unary appends at 1, 16, 64 and 256 in flight; latency is request to verified receipt.
+  const unary: Record<string, Awaited<ReturnType<typeof closedLoop>>> = {};
+  let n = 0;
+  for (const callers of [1, 16, 64, 256]) {
+    unary[callers] = await closedLoop(callers, opts.seconds, () =>
+      clients[n % clients.length]!.append(entry(n++, 7)),
+    );
+  }
+
+  // Proofs on the filled log: batched inclusion proofs (1,000 per call), unary inclusion and consistency.
+  const raw = createRawClient(address);
+  const rand = (max: bigint) => BigInt(Math.floor(Math.random() * Number(max)));
+  t = performance.now();
+  const batched = await closedLoop(4, opts.seconds, () =>
+    raw.unary('getInclusionProofs', { indexes: Array.from({ length: 1000 }, () => rand(size)), size }),
+  );
+  const batchedProofs = (batched.ops * 1000) / ((performance.now() - t) / 1000);
+  const unaryProofs = await closedLoop(64, opts.seconds, () =>
+    raw.unary('getInclusionProof', { leaf: { case: 'index', value: rand(size) }, size }),
+  );
+  const consistency = await closedLoop(64, opts.seconds, () => {
+    const a = rand(size) + 1n;
+    const b = a + rand(size - a + 1n);
+    return raw.unary('getConsistencyProof', { size1: a, size2: b });
+  });
+  const rss = rssMb(child.pid!);
+  raw.grpc.close();
+  for (const c of clients) c.close();
+  await stop(child);
+
+  // Disk after compaction, per entry.
+  const total = (await (async () => {
+    const db = new ClassicLevel(join(dir, 'db'));
+    await db.open();
+    await db.compactRange('\u0000', '\u00ff');
+    await db.close();
+    return Number(
+      execFileSync('du', ['-sb', join(dir, 'db')])
+        .toString()
+        .split('\t')[0],
+    );
+  })()) as number;
+  const entries = Number(size) + Object.values(unary).reduce((a, u) => a + u.ops, 0);
+  rmSync(dir, { recursive: true, force: true });
+  return {
+    streamed,
+    serverCpuPerEntryUs,
+    unary,
+    batchedProofs,
+    unaryProofs,
+    consistency,
+    rssMb: rss,
+    diskBytesPerEntry: total / entries,
+    entries,
+  };
+}
