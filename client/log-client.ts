@@ -21,7 +21,7 @@ import { verifyConsistency, verifyInclusion } from '../src/merkle/verify.js';
 import { nodeHasher } from '../src/node-hasher.js';
 import { type Checkpoint, openCheckpoint } from '../src/note/checkpoint.js';
 import { parseVerifierKey, type Verifier } from '../src/note/keys.js';
-import { parseReceipt } from '../src/note/receipt.js';
+import { formatReceipt, parseReceipt } from '../src/note/receipt.js';
 import { createRawClient, type RawClient, rpcError } from './grpc.js';
 import { readTrustedState, writeTrustedState } from './trusted-state.js';
 import { advanceTrusted, type TrustedCheckpoint } from './verify.js';
@@ -42,9 +42,24 @@ export interface LogClientOptions {
 export interface VerifiedAppend {
   readonly index: bigint;
   readonly leafHash: Uint8Array;
-  readonly receipt: string;
   readonly duplicate: boolean;
+  /** The checkpoint covering the entry, verified, and its signed note. */
   readonly checkpoint: Checkpoint;
+  readonly note: string;
+  readonly proof: readonly Uint8Array[];
+  /** c2sp.org/tlog-proof text, formatted when first read. */
+  readonly receipt: string;
+}
+
+function verifiedAppend(fields: Omit<VerifiedAppend, 'receipt'>): VerifiedAppend {
+  let text: string | undefined;
+  return {
+    ...fields,
+    get receipt() {
+      text ??= formatReceipt({ index: fields.index, proof: fields.proof, checkpoint: fields.note });
+      return text;
+    },
+  };
 }
 
 export interface VerifiedInclusion {
@@ -171,25 +186,35 @@ export class LogClient {
     return c;
   }
 
-  #checkReceipt(r: AppendResponse, entry: Uint8Array): VerifiedAppend {
+  /** Checks an append's answer: the leaf hash of our entry, in the signed tree, at the index. */
+  #checkAppended(
+    entry: Uint8Array,
+    r: { index: bigint; leafHash: Uint8Array; proof: readonly Uint8Array[]; duplicate: boolean },
+    note: string,
+  ): VerifiedAppend {
     const leafHash = this.#hasher.leafHash(entry);
     if (!bytesEqual(leafHash, r.leafHash))
       throw new VellumError('VERIFICATION_FAILED', 'server returned another leaf hash');
+    const checkpoint = this.#openNote(note);
+    verifyInclusion(
+      { index: r.index, size: checkpoint.size, leafHash, proof: r.proof, rootHash: checkpoint.rootHash },
+      this.#hasher,
+    );
+    return verifiedAppend({
+      index: r.index,
+      leafHash,
+      duplicate: r.duplicate,
+      checkpoint,
+      note,
+      proof: r.proof,
+    });
+  }
+
+  #checkReceipt(r: AppendResponse, entry: Uint8Array): VerifiedAppend {
     const receipt = parseReceipt(r.receipt);
     if (receipt.index !== r.index)
       throw new VellumError('VERIFICATION_FAILED', 'receipt index differs from the response');
-    const checkpoint = this.#openNote(receipt.checkpoint);
-    verifyInclusion(
-      {
-        index: receipt.index,
-        size: checkpoint.size,
-        leafHash,
-        proof: receipt.proof,
-        rootHash: checkpoint.rootHash,
-      },
-      this.#hasher,
-    );
-    return { index: r.index, leafHash, receipt: r.receipt, duplicate: r.duplicate, checkpoint };
+    return this.#checkAppended(entry, { ...r, proof: receipt.proof }, receipt.checkpoint);
   }
 
   async append(entry: Uint8Array): Promise<VerifiedAppend> {
@@ -214,9 +239,14 @@ export class LogClient {
       call.on('data', (res: AppendStreamResponse) => {
         try {
           const chunk = sent[answered++]!;
-          if (res.results.length !== chunk.length)
+          if (res.entries.length !== chunk.length)
             throw new VellumError('VERIFICATION_FAILED', 'wrong number of results');
-          for (const [i, r] of res.results.entries()) results.push(this.#checkReceipt(r, chunk[i]!));
+          for (const [i, r] of res.entries.entries()) {
+            const note = res.checkpoints[r.checkpoint];
+            if (note === undefined)
+              throw new VellumError('VERIFICATION_FAILED', 'entry refers to a missing checkpoint');
+            results.push(this.#checkAppended(chunk[i]!, r, note));
+          }
           options.onProgress?.(results.length);
           options.onMessage?.(chunk.length, performance.now() - sentAt[answered - 1]!);
         } catch (e) {

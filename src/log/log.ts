@@ -17,7 +17,6 @@ import { nodeHasher } from '../node-hasher.js';
 import { type Checkpoint, openCheckpoint, signCheckpoint } from '../note/checkpoint.js';
 import { decodeUtf8, utf8 } from '../note/encoding.js';
 import { type Signer, verifierOf } from '../note/keys.js';
-import { formatReceipt } from '../note/receipt.js';
 import type { LogStore } from '../storage/log-store.js';
 import { type PoolItem, Sequencer } from './sequencer.js';
 import { TileCache } from './tile-cache.js';
@@ -65,12 +64,18 @@ export interface SignedCheckpoint {
   readonly note: string;
 }
 
+/**
+ * An append's answer. It is a Receipt: formatReceipt(result) is its c2sp.org/tlog-proof text.
+ * Kept structured so adapters that batch many results send each checkpoint only once.
+ */
 export interface AppendResult {
   readonly index: bigint;
   readonly leafHash: Uint8Array;
-  /** c2sp.org/tlog-proof text: the signed checkpoint covering the entry and its inclusion proof. */
-  readonly receipt: string;
-  /** True when the entry was already in the log: index and receipt are the original ones. */
+  /** Inclusion proof in the checkpoint's tree. */
+  readonly proof: readonly Uint8Array[];
+  /** The signed checkpoint note that first covered the entry. */
+  readonly checkpoint: string;
+  /** True when the entry was already in the log: index, proof and checkpoint are the original ones. */
   readonly duplicate: boolean;
 }
 
@@ -230,7 +235,8 @@ export class TransparencyLog {
     const made = (index: bigint, leafHash: Uint8Array, proof: Uint8Array[]): AppendResult => ({
       index,
       leafHash,
-      receipt: formatReceipt({ index, proof, checkpoint: latest.note }),
+      proof,
+      checkpoint: latest.note,
       duplicate: false,
     });
     // Receipts from memory without hashing where possible (walkInclusion); else the general path.
@@ -275,7 +281,7 @@ export class TransparencyLog {
     if (note === undefined) throw new VellumError('CORRUPT', `no checkpoint covers index ${index}`);
     const { checkpoint } = openCheckpoint(note, [verifierOf(this.options.signer)]);
     const proof = await this.#inclusion(this.#state, index, checkpoint.size);
-    return { index, leafHash, receipt: formatReceipt({ index, proof, checkpoint: note }), duplicate: true };
+    return { index, leafHash, proof, checkpoint: note, duplicate: true };
   }
 
   /** Nodes by numbers from memory only: the right edge, then cached full tiles. */

@@ -10,6 +10,7 @@ import type {
 } from '@grpc/grpc-js';
 import { VellumError } from '../error.js';
 import {
+  AppendedEntrySchema,
   type AppendRequest,
   type AppendResponse,
   AppendResponseSchema,
@@ -35,6 +36,7 @@ import {
 } from '../gen/vellum/v1/log_pb.js';
 import type { AppendResult, InclusionProof, SignedCheckpoint, TransparencyLog } from '../log/log.js';
 import { HASH_SIZE } from '../merkle/hash.js';
+import { formatReceipt } from '../note/receipt.js';
 import { UndecodableMessage } from './grpc-definition.js';
 import type { RpcLimits } from './limits.js';
 import { type RpcError, toStatus } from './status.js';
@@ -59,9 +61,26 @@ const appendMessage = (r: AppendResult): AppendResponse =>
   create(AppendResponseSchema, {
     index: r.index,
     leafHash: r.leafHash,
-    receipt: r.receipt,
+    receipt: formatReceipt(r),
     duplicate: r.duplicate,
   });
+
+/** The compact stream answer: each checkpoint note once, entries pointing at it. */
+function appendStreamMessage(results: readonly AppendResult[]): AppendStreamResponse {
+  const checkpoints: string[] = [];
+  const entries = results.map((r) => {
+    let checkpoint = checkpoints.lastIndexOf(r.checkpoint);
+    if (checkpoint < 0) checkpoint = checkpoints.push(r.checkpoint) - 1;
+    return create(AppendedEntrySchema, {
+      index: r.index,
+      leafHash: r.leafHash,
+      proof: [...r.proof],
+      checkpoint,
+      duplicate: r.duplicate,
+    });
+  });
+  return create(AppendStreamResponseSchema, { entries, checkpoints });
+}
 
 const proofMessage = (p: InclusionProof, checkpoint = ''): GetInclusionProofResponse =>
   create(GetInclusionProofResponseSchema, { ...p, checkpoint });
@@ -212,9 +231,7 @@ export class LogServiceHandlers {
           new VellumError('TOO_LARGE', `at most ${this.limits.maxEntriesPerMessage} entries per message`),
         );
       }
-      const p = Promise.all(req.entries.map((e) => this.log.append(e))).then((rs) =>
-        create(AppendStreamResponseSchema, { results: rs.map(appendMessage) }),
-      );
+      const p = Promise.all(req.entries.map((e) => this.log.append(e))).then(appendStreamMessage);
       p.catch(() => {}); // observed by pump, in order
       queue.push(p);
       if (queue.length >= this.limits.maxMessagesInFlight) call.pause();

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { TransparencyLog } from '../../src/log/log.js';
 import { defaultHasher as H } from '../../src/merkle/index.js';
-import { verifyReceipt } from '../../src/note/index.js';
+import { formatReceipt, verifyReceipt } from '../../src/note/index.js';
 import { MemoryStore } from '../../src/storage/memory-store.js';
 import { openLog, verifier } from '../helpers/log.js';
 import { type Acknowledged, CheckpointHistory, checkFullLog } from '../helpers/log-check.js';
@@ -34,7 +34,7 @@ describe('faults and crashes', () => {
           const settled = await Promise.allSettled(entries.map((e) => log.append(e)));
           for (const r of settled) {
             if (r.status === 'fulfilled') {
-              verifyReceipt(r.value.receipt, r.value.leafHash, [verifier]);
+              verifyReceipt(formatReceipt(r.value), r.value.leafHash, [verifier]);
               const prev = acked.get(r.value.index);
               if (prev) expect(prev.leafHash).toEqual(r.value.leafHash);
               acked.set(r.value.index, r.value);
@@ -68,7 +68,7 @@ describe('faults and crashes', () => {
     await expect(log.append(utf8('ghost'))).rejects.toMatchObject({ code: 'STORAGE' });
     const retry = await log.append(utf8('ghost'));
     expect(retry).toMatchObject({ index: 1n, duplicate: true });
-    verifyReceipt(retry.receipt, H.leafHash(utf8('ghost')), [verifier]);
+    verifyReceipt(formatReceipt(retry), H.leafHash(utf8('ghost')), [verifier]);
     expect((await log.append(utf8('next'))).index).toBe(2n);
   });
 

@@ -116,6 +116,24 @@ describe('merkle properties vs the naive reference', () => {
     );
   });
 
+  it('verifies in bigint arithmetic beyond 2^53: a 2^60-leaf subtree on the left, m leaves after it', () => {
+    // MTH(D[0:2^60+m]) = NH(X, MTH(right part)) for X the left subtree's root (any 32 bytes here).
+    const X = leaves[299]!;
+    const big = 1n << 60n;
+    fc.assert(
+      fc.property(sizeAndIndex, ([m, j]) => {
+        const right = leaves.slice(0, m);
+        const rootHash = H.nodeHash(X, naiveRoot(right));
+        const proof = [...naivePath(j, right), X];
+        const input = { index: big + BigInt(j), size: big + BigInt(m), leafHash: right[j]!, proof, rootHash };
+        verifyInclusion(input, H);
+        expect(() => verifyInclusion({ ...input, index: input.index - 1n }, H)).toThrow();
+        expect(() => verifyInclusion({ ...input, proof: proof.slice(0, -1) }, H)).toThrow();
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('an inclusion proof never verifies for another index or leaf', () => {
     fc.assert(
       fc.property(sizeAndIndex, fc.nat(MAX - 1), ([size, index], other) => {

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file vellum/v1/log.proto.
  */
 export const file_vellum_v1_log: GenFile = /*@__PURE__*/
-  fileDesc("ChN2ZWxsdW0vdjEvbG9nLnByb3RvEgl2ZWxsdW0udjEiHgoNQXBwZW5kUmVxdWVzdBINCgVlbnRyeRgBIAEoDCJWCg5BcHBlbmRSZXNwb25zZRINCgVpbmRleBgBIAEoBBIRCglsZWFmX2hhc2gYAiABKAwSDwoHcmVjZWlwdBgDIAEoCRIRCglkdXBsaWNhdGUYBCABKAgiJgoTQXBwZW5kU3RyZWFtUmVxdWVzdBIPCgdlbnRyaWVzGAEgAygMIkIKFEFwcGVuZFN0cmVhbVJlc3BvbnNlEioKB3Jlc3VsdHMYASADKAsyGS52ZWxsdW0udjEuQXBwZW5kUmVzcG9uc2UiFgoUR2V0Q2hlY2twb2ludFJlcXVlc3QiXAoVR2V0Q2hlY2twb2ludFJlc3BvbnNlEhIKCmNoZWNrcG9pbnQYASABKAkSDgoGb3JpZ2luGAIgASgJEgwKBHNpemUYAyABKAQSEQoJcm9vdF9oYXNoGAQgASgMIhkKF1dhdGNoQ2hlY2twb2ludHNSZXF1ZXN0IlAKGFdhdGNoQ2hlY2twb2ludHNSZXNwb25zZRI0CgpjaGVja3BvaW50GAEgASgLMiAudmVsbHVtLnYxLkdldENoZWNrcG9pbnRSZXNwb25zZSJkChhHZXRJbmNsdXNpb25Qcm9vZlJlcXVlc3QSDwoFaW5kZXgYASABKARIABITCglsZWFmX2hhc2gYAiABKAxIABIRCgRzaXplGAMgASgESAGIAQFCBgoEbGVhZkIHCgVfc2l6ZSJuChlHZXRJbmNsdXNpb25Qcm9vZlJlc3BvbnNlEg0KBWluZGV4GAEgASgEEgwKBHNpemUYAiABKAQSEQoJbGVhZl9oYXNoGAMgASgMEg0KBXByb29mGAQgAygMEhIKCmNoZWNrcG9pbnQYBSABKAkiSAoZR2V0SW5jbHVzaW9uUHJvb2ZzUmVxdWVzdBIPCgdpbmRleGVzGAEgAygEEhEKBHNpemUYAiABKARIAIgBAUIHCgVfc2l6ZSJmChpHZXRJbmNsdXNpb25Qcm9vZnNSZXNwb25zZRI0CgZwcm9vZnMYASADKAsyJC52ZWxsdW0udjEuR2V0SW5jbHVzaW9uUHJvb2ZSZXNwb25zZRISCgpjaGVja3BvaW50GAIgASgJIkkKGkdldENvbnNpc3RlbmN5UHJvb2ZSZXF1ZXN0Eg0KBXNpemUxGAEgASgEEhIKBXNpemUyGAIgASgESACIAQFCCAoGX3NpemUyInwKG0dldENvbnNpc3RlbmN5UHJvb2ZSZXNwb25zZRINCgVzaXplMRgBIAEoBBINCgVzaXplMhgCIAEoBBINCgVwcm9vZhgDIAMoDBISCgpjaGVja3BvaW50GAQgASgJEg0KBXJvb3QxGAUgASgMEg0KBXJvb3QyGAYgASgMIi8KEUdldEVudHJpZXNSZXF1ZXN0Eg0KBXN0YXJ0GAEgASgEEgsKA2VuZBgCIAEoBCI0ChJHZXRFbnRyaWVzUmVzcG9uc2USDQoFc3RhcnQYASABKAQSDwoHZW50cmllcxgCIAMoDCIgCg9HZXRFbnRyeVJlcXVlc3QSDQoFaW5kZXgYASABKAQiQwoQR2V0RW50cnlSZXNwb25zZRINCgVpbmRleBgBIAEoBBINCgVlbnRyeRgCIAEoDBIRCglsZWFmX2hhc2gYAyABKAwyjgYKCkxvZ1NlcnZpY2USPQoGQXBwZW5kEhgudmVsbHVtLnYxLkFwcGVuZFJlcXVlc3QaGS52ZWxsdW0udjEuQXBwZW5kUmVzcG9uc2USUwoMQXBwZW5kU3RyZWFtEh4udmVsbHVtLnYxLkFwcGVuZFN0cmVhbVJlcXVlc3QaHy52ZWxsdW0udjEuQXBwZW5kU3RyZWFtUmVzcG9uc2UoATABElIKDUdldENoZWNrcG9pbnQSHy52ZWxsdW0udjEuR2V0Q2hlY2twb2ludFJlcXVlc3QaIC52ZWxsdW0udjEuR2V0Q2hlY2twb2ludFJlc3BvbnNlEl0KEFdhdGNoQ2hlY2twb2ludHMSIi52ZWxsdW0udjEuV2F0Y2hDaGVja3BvaW50c1JlcXVlc3QaIy52ZWxsdW0udjEuV2F0Y2hDaGVja3BvaW50c1Jlc3BvbnNlMAESXgoRR2V0SW5jbHVzaW9uUHJvb2YSIy52ZWxsdW0udjEuR2V0SW5jbHVzaW9uUHJvb2ZSZXF1ZXN0GiQudmVsbHVtLnYxLkdldEluY2x1c2lvblByb29mUmVzcG9uc2USYQoSR2V0SW5jbHVzaW9uUHJvb2ZzEiQudmVsbHVtLnYxLkdldEluY2x1c2lvblByb29mc1JlcXVlc3QaJS52ZWxsdW0udjEuR2V0SW5jbHVzaW9uUHJvb2ZzUmVzcG9uc2USZAoTR2V0Q29uc2lzdGVuY3lQcm9vZhIlLnZlbGx1bS52MS5HZXRDb25zaXN0ZW5jeVByb29mUmVxdWVzdBomLnZlbGx1bS52MS5HZXRDb25zaXN0ZW5jeVByb29mUmVzcG9uc2USSwoKR2V0RW50cmllcxIcLnZlbGx1bS52MS5HZXRFbnRyaWVzUmVxdWVzdBodLnZlbGx1bS52MS5HZXRFbnRyaWVzUmVzcG9uc2UwARJDCghHZXRFbnRyeRIaLnZlbGx1bS52MS5HZXRFbnRyeVJlcXVlc3QaGy52ZWxsdW0udjEuR2V0RW50cnlSZXNwb25zZWIGcHJvdG8z");
+  fileDesc("ChN2ZWxsdW0vdjEvbG9nLnByb3RvEgl2ZWxsdW0udjEiHgoNQXBwZW5kUmVxdWVzdBINCgVlbnRyeRgBIAEoDCJWCg5BcHBlbmRSZXNwb25zZRINCgVpbmRleBgBIAEoBBIRCglsZWFmX2hhc2gYAiABKAwSDwoHcmVjZWlwdBgDIAEoCRIRCglkdXBsaWNhdGUYBCABKAgiJgoTQXBwZW5kU3RyZWFtUmVxdWVzdBIPCgdlbnRyaWVzGAEgAygMIlYKFEFwcGVuZFN0cmVhbVJlc3BvbnNlEikKB2VudHJpZXMYASADKAsyGC52ZWxsdW0udjEuQXBwZW5kZWRFbnRyeRITCgtjaGVja3BvaW50cxgCIAMoCSJnCg1BcHBlbmRlZEVudHJ5Eg0KBWluZGV4GAEgASgEEhEKCWxlYWZfaGFzaBgCIAEoDBINCgVwcm9vZhgDIAMoDBISCgpjaGVja3BvaW50GAQgASgNEhEKCWR1cGxpY2F0ZRgFIAEoCCIWChRHZXRDaGVja3BvaW50UmVxdWVzdCJcChVHZXRDaGVja3BvaW50UmVzcG9uc2USEgoKY2hlY2twb2ludBgBIAEoCRIOCgZvcmlnaW4YAiABKAkSDAoEc2l6ZRgDIAEoBBIRCglyb290X2hhc2gYBCABKAwiGQoXV2F0Y2hDaGVja3BvaW50c1JlcXVlc3QiUAoYV2F0Y2hDaGVja3BvaW50c1Jlc3BvbnNlEjQKCmNoZWNrcG9pbnQYASABKAsyIC52ZWxsdW0udjEuR2V0Q2hlY2twb2ludFJlc3BvbnNlImQKGEdldEluY2x1c2lvblByb29mUmVxdWVzdBIPCgVpbmRleBgBIAEoBEgAEhMKCWxlYWZfaGFzaBgCIAEoDEgAEhEKBHNpemUYAyABKARIAYgBAUIGCgRsZWFmQgcKBV9zaXplIm4KGUdldEluY2x1c2lvblByb29mUmVzcG9uc2USDQoFaW5kZXgYASABKAQSDAoEc2l6ZRgCIAEoBBIRCglsZWFmX2hhc2gYAyABKAwSDQoFcHJvb2YYBCADKAwSEgoKY2hlY2twb2ludBgFIAEoCSJIChlHZXRJbmNsdXNpb25Qcm9vZnNSZXF1ZXN0Eg8KB2luZGV4ZXMYASADKAQSEQoEc2l6ZRgCIAEoBEgAiAEBQgcKBV9zaXplImYKGkdldEluY2x1c2lvblByb29mc1Jlc3BvbnNlEjQKBnByb29mcxgBIAMoCzIkLnZlbGx1bS52MS5HZXRJbmNsdXNpb25Qcm9vZlJlc3BvbnNlEhIKCmNoZWNrcG9pbnQYAiABKAkiSQoaR2V0Q29uc2lzdGVuY3lQcm9vZlJlcXVlc3QSDQoFc2l6ZTEYASABKAQSEgoFc2l6ZTIYAiABKARIAIgBAUIICgZfc2l6ZTIifAobR2V0Q29uc2lzdGVuY3lQcm9vZlJlc3BvbnNlEg0KBXNpemUxGAEgASgEEg0KBXNpemUyGAIgASgEEg0KBXByb29mGAMgAygMEhIKCmNoZWNrcG9pbnQYBCABKAkSDQoFcm9vdDEYBSABKAwSDQoFcm9vdDIYBiABKAwiLwoRR2V0RW50cmllc1JlcXVlc3QSDQoFc3RhcnQYASABKAQSCwoDZW5kGAIgASgEIjQKEkdldEVudHJpZXNSZXNwb25zZRINCgVzdGFydBgBIAEoBBIPCgdlbnRyaWVzGAIgAygMIiAKD0dldEVudHJ5UmVxdWVzdBINCgVpbmRleBgBIAEoBCJDChBHZXRFbnRyeVJlc3BvbnNlEg0KBWluZGV4GAEgASgEEg0KBWVudHJ5GAIgASgMEhEKCWxlYWZfaGFzaBgDIAEoDDKOBgoKTG9nU2VydmljZRI9CgZBcHBlbmQSGC52ZWxsdW0udjEuQXBwZW5kUmVxdWVzdBoZLnZlbGx1bS52MS5BcHBlbmRSZXNwb25zZRJTCgxBcHBlbmRTdHJlYW0SHi52ZWxsdW0udjEuQXBwZW5kU3RyZWFtUmVxdWVzdBofLnZlbGx1bS52MS5BcHBlbmRTdHJlYW1SZXNwb25zZSgBMAESUgoNR2V0Q2hlY2twb2ludBIfLnZlbGx1bS52MS5HZXRDaGVja3BvaW50UmVxdWVzdBogLnZlbGx1bS52MS5HZXRDaGVja3BvaW50UmVzcG9uc2USXQoQV2F0Y2hDaGVja3BvaW50cxIiLnZlbGx1bS52MS5XYXRjaENoZWNrcG9pbnRzUmVxdWVzdBojLnZlbGx1bS52MS5XYXRjaENoZWNrcG9pbnRzUmVzcG9uc2UwARJeChFHZXRJbmNsdXNpb25Qcm9vZhIjLnZlbGx1bS52MS5HZXRJbmNsdXNpb25Qcm9vZlJlcXVlc3QaJC52ZWxsdW0udjEuR2V0SW5jbHVzaW9uUHJvb2ZSZXNwb25zZRJhChJHZXRJbmNsdXNpb25Qcm9vZnMSJC52ZWxsdW0udjEuR2V0SW5jbHVzaW9uUHJvb2ZzUmVxdWVzdBolLnZlbGx1bS52MS5HZXRJbmNsdXNpb25Qcm9vZnNSZXNwb25zZRJkChNHZXRDb25zaXN0ZW5jeVByb29mEiUudmVsbHVtLnYxLkdldENvbnNpc3RlbmN5UHJvb2ZSZXF1ZXN0GiYudmVsbHVtLnYxLkdldENvbnNpc3RlbmN5UHJvb2ZSZXNwb25zZRJLCgpHZXRFbnRyaWVzEhwudmVsbHVtLnYxLkdldEVudHJpZXNSZXF1ZXN0Gh0udmVsbHVtLnYxLkdldEVudHJpZXNSZXNwb25zZTABEkMKCEdldEVudHJ5EhoudmVsbHVtLnYxLkdldEVudHJ5UmVxdWVzdBobLnZlbGx1bS52MS5HZXRFbnRyeVJlc3BvbnNlYgZwcm90bzM");
 
 /**
  * @generated from message vellum.v1.AppendRequest
@@ -91,9 +91,18 @@ export const AppendStreamRequestSchema: GenMessage<AppendStreamRequest> = /*@__P
  */
 export type AppendStreamResponse = Message<"vellum.v1.AppendStreamResponse"> & {
   /**
-   * @generated from field: repeated vellum.v1.AppendResponse results = 1;
+   * One per entry of the request, in order.
+   *
+   * @generated from field: repeated vellum.v1.AppendedEntry entries = 1;
    */
-  results: AppendResponse[];
+  entries: AppendedEntry[];
+
+  /**
+   * The signed checkpoint notes the proofs are against; AppendedEntry.checkpoint indexes this.
+   *
+   * @generated from field: repeated string checkpoints = 2;
+   */
+  checkpoints: string[];
 };
 
 /**
@@ -102,6 +111,48 @@ export type AppendStreamResponse = Message<"vellum.v1.AppendStreamResponse"> & {
  */
 export const AppendStreamResponseSchema: GenMessage<AppendStreamResponse> = /*@__PURE__*/
   messageDesc(file_vellum_v1_log, 3);
+
+/**
+ * An appended entry in compact form: its c2sp.org/tlog-proof receipt is "c2sp.org/tlog-proof@v1",
+ * "index <index>", the proof hashes in base64, a blank line, then checkpoints[checkpoint].
+ *
+ * @generated from message vellum.v1.AppendedEntry
+ */
+export type AppendedEntry = Message<"vellum.v1.AppendedEntry"> & {
+  /**
+   * @generated from field: uint64 index = 1;
+   */
+  index: bigint;
+
+  /**
+   * @generated from field: bytes leaf_hash = 2;
+   */
+  leafHash: Uint8Array;
+
+  /**
+   * Inclusion proof in the checkpoint's tree, leaf sibling first.
+   *
+   * @generated from field: repeated bytes proof = 3;
+   */
+  proof: Uint8Array[];
+
+  /**
+   * @generated from field: uint32 checkpoint = 4;
+   */
+  checkpoint: number;
+
+  /**
+   * @generated from field: bool duplicate = 5;
+   */
+  duplicate: boolean;
+};
+
+/**
+ * Describes the message vellum.v1.AppendedEntry.
+ * Use `create(AppendedEntrySchema)` to create a new message.
+ */
+export const AppendedEntrySchema: GenMessage<AppendedEntry> = /*@__PURE__*/
+  messageDesc(file_vellum_v1_log, 4);
 
 /**
  * @generated from message vellum.v1.GetCheckpointRequest
@@ -114,7 +165,7 @@ export type GetCheckpointRequest = Message<"vellum.v1.GetCheckpointRequest"> & {
  * Use `create(GetCheckpointRequestSchema)` to create a new message.
  */
 export const GetCheckpointRequestSchema: GenMessage<GetCheckpointRequest> = /*@__PURE__*/
-  messageDesc(file_vellum_v1_log, 4);
+  messageDesc(file_vellum_v1_log, 5);
 
 /**
  * @generated from message vellum.v1.GetCheckpointResponse
@@ -148,7 +199,7 @@ export type GetCheckpointResponse = Message<"vellum.v1.GetCheckpointResponse"> &
  * Use `create(GetCheckpointResponseSchema)` to create a new message.
  */
 export const GetCheckpointResponseSchema: GenMessage<GetCheckpointResponse> = /*@__PURE__*/
-  messageDesc(file_vellum_v1_log, 5);
+  messageDesc(file_vellum_v1_log, 6);
 
 /**
  * @generated from message vellum.v1.WatchCheckpointsRequest
@@ -161,7 +212,7 @@ export type WatchCheckpointsRequest = Message<"vellum.v1.WatchCheckpointsRequest
  * Use `create(WatchCheckpointsRequestSchema)` to create a new message.
  */
 export const WatchCheckpointsRequestSchema: GenMessage<WatchCheckpointsRequest> = /*@__PURE__*/
-  messageDesc(file_vellum_v1_log, 6);
+  messageDesc(file_vellum_v1_log, 7);
 
 /**
  * @generated from message vellum.v1.WatchCheckpointsResponse
@@ -178,7 +229,7 @@ export type WatchCheckpointsResponse = Message<"vellum.v1.WatchCheckpointsRespon
  * Use `create(WatchCheckpointsResponseSchema)` to create a new message.
  */
 export const WatchCheckpointsResponseSchema: GenMessage<WatchCheckpointsResponse> = /*@__PURE__*/
-  messageDesc(file_vellum_v1_log, 7);
+  messageDesc(file_vellum_v1_log, 8);
 
 /**
  * @generated from message vellum.v1.GetInclusionProofRequest
@@ -214,7 +265,7 @@ export type GetInclusionProofRequest = Message<"vellum.v1.GetInclusionProofReque
  * Use `create(GetInclusionProofRequestSchema)` to create a new message.
  */
 export const GetInclusionProofRequestSchema: GenMessage<GetInclusionProofRequest> = /*@__PURE__*/
-  messageDesc(file_vellum_v1_log, 8);
+  messageDesc(file_vellum_v1_log, 9);
 
 /**
  * @generated from message vellum.v1.GetInclusionProofResponse
@@ -255,7 +306,7 @@ export type GetInclusionProofResponse = Message<"vellum.v1.GetInclusionProofResp
  * Use `create(GetInclusionProofResponseSchema)` to create a new message.
  */
 export const GetInclusionProofResponseSchema: GenMessage<GetInclusionProofResponse> = /*@__PURE__*/
-  messageDesc(file_vellum_v1_log, 9);
+  messageDesc(file_vellum_v1_log, 10);
 
 /**
  * @generated from message vellum.v1.GetInclusionProofsRequest
@@ -279,7 +330,7 @@ export type GetInclusionProofsRequest = Message<"vellum.v1.GetInclusionProofsReq
  * Use `create(GetInclusionProofsRequestSchema)` to create a new message.
  */
 export const GetInclusionProofsRequestSchema: GenMessage<GetInclusionProofsRequest> = /*@__PURE__*/
-  messageDesc(file_vellum_v1_log, 10);
+  messageDesc(file_vellum_v1_log, 11);
 
 /**
  * @generated from message vellum.v1.GetInclusionProofsResponse
@@ -303,7 +354,7 @@ export type GetInclusionProofsResponse = Message<"vellum.v1.GetInclusionProofsRe
  * Use `create(GetInclusionProofsResponseSchema)` to create a new message.
  */
 export const GetInclusionProofsResponseSchema: GenMessage<GetInclusionProofsResponse> = /*@__PURE__*/
-  messageDesc(file_vellum_v1_log, 11);
+  messageDesc(file_vellum_v1_log, 12);
 
 /**
  * @generated from message vellum.v1.GetConsistencyProofRequest
@@ -327,7 +378,7 @@ export type GetConsistencyProofRequest = Message<"vellum.v1.GetConsistencyProofR
  * Use `create(GetConsistencyProofRequestSchema)` to create a new message.
  */
 export const GetConsistencyProofRequestSchema: GenMessage<GetConsistencyProofRequest> = /*@__PURE__*/
-  messageDesc(file_vellum_v1_log, 12);
+  messageDesc(file_vellum_v1_log, 13);
 
 /**
  * @generated from message vellum.v1.GetConsistencyProofResponse
@@ -374,7 +425,7 @@ export type GetConsistencyProofResponse = Message<"vellum.v1.GetConsistencyProof
  * Use `create(GetConsistencyProofResponseSchema)` to create a new message.
  */
 export const GetConsistencyProofResponseSchema: GenMessage<GetConsistencyProofResponse> = /*@__PURE__*/
-  messageDesc(file_vellum_v1_log, 13);
+  messageDesc(file_vellum_v1_log, 14);
 
 /**
  * @generated from message vellum.v1.GetEntriesRequest
@@ -398,7 +449,7 @@ export type GetEntriesRequest = Message<"vellum.v1.GetEntriesRequest"> & {
  * Use `create(GetEntriesRequestSchema)` to create a new message.
  */
 export const GetEntriesRequestSchema: GenMessage<GetEntriesRequest> = /*@__PURE__*/
-  messageDesc(file_vellum_v1_log, 14);
+  messageDesc(file_vellum_v1_log, 15);
 
 /**
  * @generated from message vellum.v1.GetEntriesResponse
@@ -422,7 +473,7 @@ export type GetEntriesResponse = Message<"vellum.v1.GetEntriesResponse"> & {
  * Use `create(GetEntriesResponseSchema)` to create a new message.
  */
 export const GetEntriesResponseSchema: GenMessage<GetEntriesResponse> = /*@__PURE__*/
-  messageDesc(file_vellum_v1_log, 15);
+  messageDesc(file_vellum_v1_log, 16);
 
 /**
  * @generated from message vellum.v1.GetEntryRequest
@@ -439,7 +490,7 @@ export type GetEntryRequest = Message<"vellum.v1.GetEntryRequest"> & {
  * Use `create(GetEntryRequestSchema)` to create a new message.
  */
 export const GetEntryRequestSchema: GenMessage<GetEntryRequest> = /*@__PURE__*/
-  messageDesc(file_vellum_v1_log, 16);
+  messageDesc(file_vellum_v1_log, 17);
 
 /**
  * @generated from message vellum.v1.GetEntryResponse
@@ -466,7 +517,7 @@ export type GetEntryResponse = Message<"vellum.v1.GetEntryResponse"> & {
  * Use `create(GetEntryResponseSchema)` to create a new message.
  */
 export const GetEntryResponseSchema: GenMessage<GetEntryResponse> = /*@__PURE__*/
-  messageDesc(file_vellum_v1_log, 17);
+  messageDesc(file_vellum_v1_log, 18);
 
 /**
  * @generated from service vellum.v1.LogService
@@ -485,7 +536,8 @@ export const LogService: GenService<{
   },
   /**
    * Bulk ingest: each request carries many entries; responses come in request order, one per
-   * request, each with one result per entry.
+   * request, with one result per entry. Each signed checkpoint is sent once per response and
+   * each entry carries its proof hashes, so a receipt (checkpoint + proof) is rebuilt exactly.
    *
    * @generated from rpc vellum.v1.LogService.AppendStream
    */
