@@ -7,7 +7,7 @@
 //   - no two signed checkpoints share a size with different roots;
 //   - the tree never shrinks.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogClient, type LogClient } from '../client/log-client.js';
@@ -19,7 +19,20 @@ import { parseVerifierKey, type Verifier } from '../src/note/keys.js';
 import { parseReceipt, verifyReceipt } from '../src/note/receipt.js';
 import { LevelStore } from '../src/storage/level-store.js';
 
-const BIN = new URL('../bin/vellum.js', import.meta.url).pathname;
+const ROOT = new URL('..', import.meta.url).pathname;
+
+/**
+ * A private copy of the build for the whole run, so rebuilding dist/ meanwhile cannot change
+ * the server under test. It lives inside the project so node_modules still resolves.
+ */
+function snapshotBuild(): { main: string; cleanup(): void } {
+  const dir = mkdtempSync(join(ROOT, '.crash-build-'));
+  cpSync(join(ROOT, 'dist'), join(dir, 'dist'), { recursive: true });
+  return {
+    main: join(dir, 'dist', 'src', 'cli', 'main.js'),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
 
 export interface CrashOptions {
   cycles: number;
@@ -63,11 +76,11 @@ function random(seed: number) {
   };
 }
 
-async function startServer(dataDir: string): Promise<{ child: ChildProcess; address: string }> {
+async function startServer(main: string, dataDir: string): Promise<{ child: ChildProcess; address: string }> {
   const child = spawn(
     process.execPath,
     [
-      BIN,
+      main,
       'serve',
       '--data',
       dataDir,
@@ -103,6 +116,8 @@ async function startServer(dataDir: string): Promise<{ child: ChildProcess; addr
 export async function runCrashHarness(options: CrashOptions): Promise<CrashSummary> {
   const rand = random(options.seed);
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'vellum-crash-'));
+  const build = snapshotBuild();
+  let keep = false;
   const acked = new Map<bigint, Ack>();
   const rootsBySize = new Map<bigint, string>();
   const summary: CrashSummary = {
@@ -136,7 +151,7 @@ export async function runCrashHarness(options: CrashOptions): Promise<CrashSumma
   let fresh = new Map<bigint, Ack>();
   try {
     for (let cycle = 0; cycle < options.cycles; cycle++) {
-      const { child, address } = await startServer(dataDir);
+      const { child, address } = await startServer(build.main, dataDir);
       const vkey = parseVerifierKey(readFileSync(join(dataDir, 'log.vkey'), 'utf8').trim());
       const exited = new Promise<void>((r) => child.once('exit', () => r()));
 
@@ -235,7 +250,7 @@ export async function runCrashHarness(options: CrashOptions): Promise<CrashSumma
       options.onCycle?.(summary);
     }
     // A final restart to check the last kill.
-    const { child, address } = await startServer(dataDir);
+    const { child, address } = await startServer(build.main, dataDir);
     const vkey = parseVerifierKey(readFileSync(join(dataDir, 'log.vkey'), 'utf8').trim());
     const checker = createLogClient({ address, verifierKey: vkey });
     const latest = await checker.checkpoint();
@@ -268,8 +283,13 @@ export async function runCrashHarness(options: CrashOptions): Promise<CrashSumma
     child.kill('SIGKILL');
     await exited;
     await offlineCheck(dataDir, vkey, summary, problem);
+  } catch (e) {
+    keep = true; // evidence: keep the data dir of a failed run
+    throw new Error(`${(e as Error).message}\n(data dir kept at ${dataDir})`);
   } finally {
-    if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
+    build.cleanup();
+    keep ||= summary.problems.length > 0;
+    if (options.dataDir === undefined && !keep) rmSync(dataDir, { recursive: true, force: true });
   }
   return summary;
 }
