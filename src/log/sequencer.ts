@@ -84,7 +84,7 @@ export class Sequencer<R> {
 
   #schedule(): void {
     if (this.#running !== undefined || this.#pool.length === 0) return;
-    if (this.#pool.length >= this.options.maxBatch || this.options.maxDelayMs <= 0) {
+    if (this.#pool.length >= this.options.maxBatch || this.options.maxDelayMs <= 0 || this.#closed) {
       if (this.#timer !== undefined) clearTimeout(this.#timer);
       this.#timer = undefined;
       this.#running = this.#run();
@@ -113,8 +113,9 @@ export class Sequencer<R> {
       }
       this.#running = undefined;
     }
-    // While a batch commits, the next one gathers: continue at once if anything waits.
-    if (this.#pool.length > 0) this.#running = this.#run();
+    // While a batch commits, the next one gathers; a partial one then waits up to maxDelayMs,
+    // so callers answered just now can join it (otherwise unary load commits tiny batches).
+    this.#schedule();
   }
 
   /** Refuses new appends, then answers everything already accepted. */
