@@ -6,7 +6,7 @@
 //   - every receipt still verifies, against a checkpoint consistent with the new one;
 //   - no two signed checkpoints share a size with different roots;
 //   - the tree never shrinks.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,7 @@ import { encodeBase64 } from '../src/note/encoding.js';
 import { parseVerifierKey, type Verifier } from '../src/note/keys.js';
 import { parseReceipt, verifyReceipt } from '../src/note/receipt.js';
 import { LevelStore } from '../src/storage/level-store.js';
+import { spawnWithPort } from './bench/process.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 
@@ -77,39 +78,19 @@ function random(seed: number) {
 }
 
 async function startServer(main: string, dataDir: string): Promise<{ child: ChildProcess; address: string }> {
-  const child = spawn(
-    process.execPath,
-    [
-      main,
-      'serve',
-      '--data',
-      dataDir,
-      '--listen',
-      '127.0.0.1:0',
-      '--metrics-listen',
-      'off',
-      '--max-delay-ms',
-      '1',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    const onData = (b: Buffer) => {
-      out += b;
-      const m = /"port":(\d+)/.exec(out);
-      if (m) {
-        child.stdout!.off('data', onData);
-        child.stdout!.resume();
-        resolve(Number(m[1]));
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.resume();
-    child.once('exit', (code) =>
-      reject(new Error(`server exited with ${code} before serving: ${out.slice(-500)}`)),
-    );
-  });
+  const args = [
+    main,
+    'serve',
+    '--data',
+    dataDir,
+    '--listen',
+    '127.0.0.1:0',
+    '--metrics-listen',
+    'off',
+    '--max-delay-ms',
+    '1',
+  ];
+  const { child, port } = await spawnWithPort(args);
   return { child, address: `127.0.0.1:${port}` };
 }
 

@@ -2,9 +2,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
-/** Spawns a process and resolves once its stdout shows a "port":N. */
+/**
+ * Spawns a Node process and resolves once its stdout shows a "port":N (as vellum's startup log
+ * line does). If it exits first, rejects with the end of its stderr and stdout.
+ */
 export function spawnWithPort(args: string[]): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (b: Buffer) => {
+    err = (err + b).slice(-2000);
+  });
   return new Promise((resolve, reject) => {
     let out = '';
     const onData = (b: Buffer) => {
@@ -17,7 +24,9 @@ export function spawnWithPort(args: string[]): Promise<{ child: ChildProcess; po
       }
     };
     child.stdout!.on('data', onData);
-    child.once('exit', (c) => reject(new Error(`${args.join(' ')} exited ${c}: ${out.slice(-300)}`)));
+    child.once('exit', (c) =>
+      reject(new Error(`${args.join(' ')} exited ${c} before serving: ${err}${out.slice(-300)}`)),
+    );
   });
 }
 
