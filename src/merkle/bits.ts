@@ -14,15 +14,3 @@ export function splitPoint(n: bigint): bigint {
 export function isPowerOfTwo(n: bigint): boolean {
   return n > 0n && (n & (n - 1n)) === 0n;
 }
-
-/** Count of trailing zero bits; n must be > 0. */
-export function trailingZeros(n: bigint): number {
-  let z = 0;
-  while ((n & 1n) === 0n) {
-    n >>= 1n;
-    z++;
-  }
-  return z;
-}
-
-export const MAX_UINT64 = (1n << 64n) - 1n;

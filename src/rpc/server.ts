@@ -2,7 +2,7 @@
 // grpcurl works out of the box), explicit message limits, and a graceful shutdown.
 import { toBinary } from '@bufbuild/protobuf';
 import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
-import { Server, type ServerCredentials, status } from '@grpc/grpc-js';
+import { Server, type ServerCredentials } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
@@ -70,5 +70,3 @@ export async function startRpcServer(options: RpcServerOptions): Promise<Running
   };
   return { port, shutdown };
 }
-
-export { status };

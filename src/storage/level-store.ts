@@ -9,7 +9,7 @@ import { Level } from 'level';
 import { VellumError } from '../error.js';
 import { type TileId, tileWidth } from '../merkle/tiles.js';
 import { readUint64Key, tileKey, uint64Key } from './keys.js';
-import { type IntegrationBatch, type LogStore, SCHEMA_VERSION } from './log-store.js';
+import { checkCommitStart, type IntegrationBatch, type LogStore, SCHEMA_VERSION } from './log-store.js';
 
 type Bytes = Uint8Array;
 
@@ -166,9 +166,7 @@ export class LevelStore implements LogStore {
   async commit(batch: IntegrationBatch): Promise<void> {
     // After a failed commit the size is unknown: the batch may or may not have landed.
     if (this.#size === undefined) await guard(() => this.#reload());
-    if ((this.#size ?? 0n) !== batch.size1 || (this.#size === undefined && batch.size1 !== 0n)) {
-      throw new VellumError('CORRUPT', `commit from size ${batch.size1} but the store is at ${this.#size}`);
-    }
+    checkCommitStart(this.#size, batch);
     // One chained batch: measured 3–5× faster here than the array form with options.
     const b = this.#db.batch();
     for (let i = 0; i < batch.entries.length; i++) {

@@ -1,5 +1,6 @@
 // The one storage interface of the log (DESIGN §2). Implementations: LevelDB (level-store.ts)
 // and memory (memory-store.ts); test/storage/conformance.ts holds them both to this contract.
+import { VellumError } from '../error.js';
 import type { TileId } from '../merkle/tiles.js';
 
 /** A hash tile's full content at some width: `width` hashes of 32 bytes, concatenated. */
@@ -53,3 +54,16 @@ export interface LogStore {
 }
 
 export const SCHEMA_VERSION = '1';
+
+/**
+ * The commit precondition every store enforces: a batch starts at the committed size (a new
+ * store's first batch at 0). Anything else means the caller's view of the log is stale.
+ */
+export function checkCommitStart(committed: bigint | undefined, batch: IntegrationBatch): void {
+  if (batch.size1 !== (committed ?? 0n)) {
+    throw new VellumError(
+      'CORRUPT',
+      `commit from size ${batch.size1} but the store is at ${committed ?? 'empty'}`,
+    );
+  }
+}

@@ -3,7 +3,7 @@
 import { VellumError } from '../error.js';
 import type { TileId } from '../merkle/tiles.js';
 import { tileWidth } from '../merkle/tiles.js';
-import { type IntegrationBatch, type LogStore, SCHEMA_VERSION } from './log-store.js';
+import { checkCommitStart, type IntegrationBatch, type LogStore, SCHEMA_VERSION } from './log-store.js';
 
 const hashKey = (h: Uint8Array) => String.fromCharCode(...h);
 const tileName = (t: TileId, width: number) => `${t.level}/${t.index}/${width}`;
@@ -15,6 +15,8 @@ export class MemoryStore implements LogStore {
   /** size → note, in commit order (sizes ascend). */
   readonly checkpoints = new Map<bigint, Uint8Array>();
   readonly meta = new Map<string, string>();
+  /** Size of the latest committed checkpoint. */
+  #size: bigint | undefined;
 
   async open(origin: string): Promise<void> {
     const schema = this.meta.get('schema');
@@ -32,9 +34,7 @@ export class MemoryStore implements LogStore {
   }
 
   async latestCheckpoint(): Promise<Uint8Array | undefined> {
-    let last: Uint8Array | undefined;
-    for (const note of this.checkpoints.values()) last = note;
-    return last;
+    return this.#size === undefined ? undefined : this.checkpoints.get(this.#size);
   }
 
   async checkpointCovering(index: bigint): Promise<Uint8Array | undefined> {
@@ -61,10 +61,7 @@ export class MemoryStore implements LogStore {
   }
 
   async commit(batch: IntegrationBatch): Promise<void> {
-    const latest = [...this.checkpoints.keys()].pop();
-    if ((latest ?? 0n) !== batch.size1 || (latest === undefined && batch.size1 !== 0n)) {
-      throw new VellumError('CORRUPT', `commit from size ${batch.size1} but the store is at ${latest}`);
-    }
+    checkCommitStart(this.#size, batch);
     batch.entries.forEach((e, i) => {
       this.entries.set(batch.size1 + BigInt(i), e);
       this.dedup.set(hashKey(batch.leafHashes[i]!), batch.size1 + BigInt(i));
@@ -75,6 +72,7 @@ export class MemoryStore implements LogStore {
       this.tiles.set(tileName(t, t.width), t.hashes);
     }
     this.checkpoints.set(batch.size2, batch.checkpoint);
+    this.#size = batch.size2;
   }
 
   async close(): Promise<void> {}
