@@ -20,7 +20,7 @@ import { type Signer, verifierOf } from '../note/keys.js';
 import type { LogStore } from '../storage/log-store.js';
 import { type PoolItem, Sequencer } from './sequencer.js';
 import { TileCache } from './tile-cache.js';
-import { TreeState } from './tree-state.js';
+import { type Extension, TreeState } from './tree-state.js';
 
 export interface LogOptions {
   origin: string;
@@ -101,10 +101,17 @@ export class TransparencyLog {
   readonly #cache: TileCache;
   readonly #sequencer: Sequencer<AppendResult>;
   readonly #listeners = new Set<(c: SignedCheckpoint) => void>();
+  /** The committed tree: what readers see. */
   #state!: TreeState;
+  /** The tree after the last prepared batch, which may not be committed yet. */
+  #tip!: TreeState;
   #latest!: SignedCheckpoint;
   /** Set when a commit failed: its outcome is unknown until the store is read again. */
   #needsReload = false;
+  /** Bumped by every failed commit: batches prepared before it must not be written. */
+  #generation = 0;
+  /** Settles when the latest commit started has (never rejects). */
+  #lastCommit: Promise<void> = Promise.resolve();
   #closed = false;
 
   private constructor(store: LogStore, options: LogOptions) {
@@ -113,7 +120,7 @@ export class TransparencyLog {
     const { hasher: _, ...rest } = options;
     this.options = { ...LOG_DEFAULTS, ...rest };
     this.#cache = new TileCache(store, this.hasher, this.options.tileCacheSize);
-    this.#sequencer = new Sequencer(this.options, (items) => this.#integrate(items));
+    this.#sequencer = new Sequencer(this.options, (items) => this.#prepare(items));
   }
 
   /** Opens a log on a store, reading only its right edge; a new store gets a size-0 checkpoint. */
@@ -157,6 +164,7 @@ export class TransparencyLog {
       );
     }
     this.#state = state;
+    this.#tip = state;
     this.#latest = { checkpoint, note };
     this.#needsReload = false;
   }
@@ -188,49 +196,103 @@ export class TransparencyLog {
     return this.#sequencer.submit(entry, this.hasher.leafHash(entry));
   }
 
-  async #integrate(items: readonly PoolItem[]): Promise<AppendResult[]> {
+  /**
+   * Prepares a batch on top of the previous one (which may still be committing): dedup lookups,
+   * the tree extension and the signed checkpoint. Returns the commit, which the sequencer
+   * starts only after the previous commit settled.
+   */
+  async #prepare(items: readonly PoolItem[]): Promise<() => Promise<AppendResult[]>> {
     const started = performance.now();
-    if (this.#needsReload) await this.#load();
     const found = await this.#store.findLeafHashes(items.map((i) => i.leafHash));
     const fresh = items.filter((_, i) => found[i] === undefined);
-    if (fresh.length > 0) {
-      const size1 = this.#state.size;
-      const ext = this.#state.extend(fresh.map((i) => i.leafHash));
-      const checkpoint: Checkpoint = {
-        origin: this.options.origin,
-        size: ext.state.size,
-        rootHash: ext.state.range.rootHash(),
-        extensions: [],
-      };
-      const note = signCheckpoint(checkpoint, [this.options.signer]);
-      try {
-        await this.#store.commit({
-          size1,
-          size2: ext.state.size,
-          entries: fresh.map((i) => i.entry),
-          leafHashes: fresh.map((i) => i.leafHash),
-          tiles: ext.tiles,
-          checkpoint: utf8(note),
-        });
-      } catch (e) {
-        // The batch may or may not be on disk. Re-read the store now, so readers see what is
-        // durable; if that fails too, the next integration tries again first.
-        this.#needsReload = true;
-        const before = this.#latest;
-        await this.#load().catch(() => {});
-        if (this.#latest !== before) for (const l of this.#listeners) l(this.#latest);
-        // Whatever the store threw (a full disk, an I/O error), the caller sees a storage failure.
-        throw isVellumError(e)
-          ? e
-          : new VellumError('STORAGE', `storage failed: ${(e as Error).message}`, undefined, { cause: e });
-      }
-      this.#state = ext.state;
-      for (const t of ext.completed) this.#cache.add(t);
-      this.#latest = { checkpoint, note };
+    if (fresh.length === 0) {
+      return () => this.#receipts(items, found, fresh, this.#state, this.#latest, started);
+    }
+    if (this.#needsReload) {
+      // A commit failed: wait until it has settled, then read what is durable.
+      await this.#lastCommit;
+      if (this.#needsReload) await this.#reload();
+    }
+    // From here to setting the tip nothing awaits, so base and generation belong together.
+    const generation = this.#generation;
+    const base = this.#tip;
+    const ext = base.extend(fresh.map((i) => i.leafHash));
+    const checkpoint: Checkpoint = {
+      origin: this.options.origin,
+      size: ext.state.size,
+      rootHash: ext.state.range.rootHash(),
+      extensions: [],
+    };
+    const signed = { checkpoint, note: signCheckpoint(checkpoint, [this.options.signer]) };
+    this.#tip = ext.state;
+    return () => {
+      const done = this.#commit(generation, base.size, fresh, ext, signed).then(() =>
+        this.#receipts(items, found, fresh, ext.state, signed, started),
+      );
+      this.#lastCommit = done.then(
+        () => {},
+        () => {},
+      );
+      return done;
+    };
+  }
+
+  async #commit(
+    generation: number,
+    size1: bigint,
+    fresh: readonly PoolItem[],
+    ext: Extension,
+    signed: SignedCheckpoint,
+  ): Promise<void> {
+    // Prepared on top of a batch whose commit failed: its tree may not be the durable one.
+    if (generation !== this.#generation) {
+      throw new VellumError('STORAGE', 'an earlier batch failed to commit; this one was not written');
+    }
+    try {
+      await this.#store.commit({
+        size1,
+        size2: ext.state.size,
+        entries: fresh.map((i) => i.entry),
+        leafHashes: fresh.map((i) => i.leafHash),
+        tiles: ext.tiles,
+        checkpoint: utf8(signed.note),
+      });
+    } catch (e) {
+      // The batch may or may not be on disk, and batches prepared on top of it are void. Re-read
+      // the store now, so readers see what is durable; if that fails too, the next batch tries
+      // again first.
+      this.#generation++;
+      this.#needsReload = true;
+      await this.#reload().catch(() => {});
+      // Whatever the store threw (a full disk, an I/O error), the caller sees a storage failure.
+      throw isVellumError(e)
+        ? e
+        : new VellumError('STORAGE', `storage failed: ${(e as Error).message}`, undefined, { cause: e });
+    }
+    this.#state = ext.state;
+    for (const t of ext.completed) this.#cache.add(t);
+    this.#latest = signed;
+    for (const l of this.#listeners) l(signed);
+  }
+
+  /** Re-reads the store after a failed commit and tells listeners if the checkpoint moved. */
+  async #reload(): Promise<void> {
+    const before = this.#latest;
+    await this.#load();
+    if (this.#latest.checkpoint.size !== before.checkpoint.size) {
       for (const l of this.#listeners) l(this.#latest);
     }
-    const state = this.#state;
-    const latest = this.#latest;
+  }
+
+  /** One receipt per item of a committed batch: fresh entries in order, duplicates their original. */
+  async #receipts(
+    items: readonly PoolItem[],
+    found: readonly (bigint | undefined)[],
+    fresh: readonly PoolItem[],
+    state: TreeState,
+    latest: SignedCheckpoint,
+    started: number,
+  ): Promise<AppendResult[]> {
     let next = state.size - BigInt(fresh.length);
     const made = (index: bigint, leafHash: Uint8Array, proof: Uint8Array[]): AppendResult => ({
       index,
@@ -284,18 +346,33 @@ export class TransparencyLog {
     return { index, leafHash, proof, checkpoint: note, duplicate: true };
   }
 
-  /** Nodes by numbers from memory only: the right edge, then cached full tiles. */
+  /**
+   * Nodes by numbers from memory only: the right edge, then cached full tiles. Consecutive
+   * receipts of a batch share most of their path, so the last node seen at each level is
+   * handed out again instead of a fresh view of the same bytes (views were most of the
+   * garbage a batch's receipts made).
+   */
   #nodeSource(state: TreeState): NodeSource {
+    const lastIndex: number[] = [];
+    const lastNode: (Uint8Array | undefined)[] = [];
     return (level, index) => {
-      const tileLevel = level >> 3;
-      const sub = level & 7;
-      const first = index * 2 ** sub;
-      const tileIndex = Math.floor(first / 256);
-      const at = (first - tileIndex * 256) >> sub;
-      const edge = state.edge.get(tileLevel);
-      if (edge !== undefined && edge.indexNumber === tileIndex) return edge.node(sub, at);
-      return this.#cache.peekNumber(tileLevel, tileIndex)?.node(sub, at);
+      if (lastIndex[level] === index) return lastNode[level];
+      const h = this.#lookupNode(state, level, index);
+      lastIndex[level] = index;
+      lastNode[level] = h;
+      return h;
     };
+  }
+
+  #lookupNode(state: TreeState, level: number, index: number): Uint8Array | undefined {
+    const tileLevel = level >> 3;
+    const sub = level & 7;
+    const first = index * 2 ** sub;
+    const tileIndex = Math.floor(first / 256);
+    const at = (first - tileIndex * 256) >> sub;
+    const edge = state.edge.get(tileLevel);
+    if (edge !== undefined && edge.indexNumber === tileIndex) return edge.node(sub, at);
+    return this.#cache.peekNumber(tileLevel, tileIndex)?.node(sub, at);
   }
 
   /** Reads the hashes of nodes: right-edge ones from memory, the rest from full tiles. */

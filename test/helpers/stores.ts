@@ -43,6 +43,12 @@ export type Fault = 'before' | 'after' | undefined;
 export class FaultyStore implements LogStore {
   fault: Fault;
   commits = 0;
+  /** While set, commits wait for it before writing (to hold a batch mid-commit). */
+  hold: Promise<void> | undefined;
+  /** Commits started and not yet finished. */
+  inFlight = 0;
+  /** findLeafHashes calls made while a commit was in flight. */
+  lookupsDuringCommit = 0;
   constructor(readonly inner: LogStore) {}
   open(origin: string) {
     return this.inner.open(origin);
@@ -60,15 +66,22 @@ export class FaultyStore implements LogStore {
     return this.inner.readEntries(start, end);
   }
   findLeafHashes(h: readonly Uint8Array[]) {
+    if (this.inFlight > 0) this.lookupsDuringCommit++;
     return this.inner.findLeafHashes(h);
   }
   async commit(batch: IntegrationBatch) {
-    const fault = this.fault;
-    this.fault = undefined;
-    if (fault === 'before') throw new VellumError('STORAGE', 'injected fault before persisting');
-    await this.inner.commit(batch);
-    this.commits++;
-    if (fault === 'after') throw new VellumError('STORAGE', 'injected fault after persisting');
+    this.inFlight++;
+    try {
+      await this.hold;
+      const fault = this.fault;
+      this.fault = undefined;
+      if (fault === 'before') throw new VellumError('STORAGE', 'injected fault before persisting');
+      await this.inner.commit(batch);
+      this.commits++;
+      if (fault === 'after') throw new VellumError('STORAGE', 'injected fault after persisting');
+    } finally {
+      this.inFlight--;
+    }
   }
   close() {
     return this.inner.close();

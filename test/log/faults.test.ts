@@ -1,7 +1,7 @@
 // Crash and fault scenarios with a full-log check after every step (DESIGN §3 invariants):
 // an acknowledged entry is never lost, the tree only grows, one root per size.
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { TransparencyLog } from '../../src/log/log.js';
 import { defaultHasher as H } from '../../src/merkle/index.js';
 import { formatReceipt, verifyReceipt } from '../../src/note/index.js';
@@ -81,6 +81,41 @@ describe('faults and crashes', () => {
     expect(r.index).toBe(0n);
     expect(log.size).toBe(1n);
   });
+
+  for (const fault of ['before', 'after'] as const) {
+    it(`a batch prepared on top of a commit that fails (${fault} persisting) is never written`, async () => {
+      const durable = new MemoryStore();
+      const store = new FaultyStore(durable);
+      const log = await openLog(store, { maxBatch: 4 });
+      await log.append(utf8('first'));
+      let release!: () => void;
+      store.hold = new Promise((r) => {
+        release = r;
+      });
+      store.fault = fault;
+      // Batch k (4 entries) starts its commit and is held; batch k+1 is prepared meanwhile.
+      const k = Array.from({ length: 4 }, (_, i) => log.append(utf8(`k${i}`)));
+      const k1 = Array.from({ length: 4 }, (_, i) => log.append(utf8(`k+1 ${i}`)));
+      await vi.waitFor(() => expect(store.lookupsDuringCommit).toBeGreaterThan(0));
+      release();
+      store.hold = undefined;
+      const settled = await Promise.allSettled([...k, ...k1]);
+      for (const r of settled.slice(0, 4)) expect(r).toMatchObject({ reason: { code: 'STORAGE' } });
+      // k+1 was built on k's tree: whatever happened to k, it is refused, not written on a guess.
+      for (const r of settled.slice(4)) expect(r).toMatchObject({ reason: { code: 'STORAGE' } });
+      expect(durable.checkpoints.size).toBe(fault === 'after' ? 3 : 2);
+      // Service goes on from what is durable, with no second root for any size.
+      const again = await Promise.all(
+        ['k0', 'k+1 0', 'later'].map((e) => log.append(utf8(e))),
+      );
+      expect(again[0]).toMatchObject({ index: 1n, duplicate: fault === 'after' });
+      const { checkpoint } = await checkFullLog(durable, verifier, [
+        { index: 0n, leafHash: H.leafHash(utf8('first')) },
+        ...again,
+      ]);
+      expect(checkpoint.size).toBe(log.size);
+    });
+  }
 
   it('a store that lost its tiles is refused at open', async () => {
     const store = new MemoryStore();
