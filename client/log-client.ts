@@ -13,11 +13,14 @@ import {
   type GetEntriesResponse,
   type GetEntryResponse,
   type GetInclusionProofResponse,
+  type GetInclusionProofsResponse,
   type WatchCheckpointsResponse,
 } from '../src/gen/vellum/v1/log_pb.js';
 import { CompactRange } from '../src/merkle/compact-range.js';
 import { bytesEqual, type TreeHasher } from '../src/merkle/hash.js';
 import { verifyConsistency, verifyInclusion } from '../src/merkle/verify.js';
+import { InclusionVerifier } from '../src/merkle/verify-many.js';
+import { nodeEd25519 } from '../src/node-ed25519.js';
 import { nodeHasher } from '../src/node-hasher.js';
 import { type Checkpoint, openCheckpoint } from '../src/note/checkpoint.js';
 import { parseVerifierKey, type Verifier } from '../src/note/keys.js';
@@ -95,6 +98,11 @@ export interface AppendManyOptions {
   onProgress?: (done: number) => void;
   /** Told, per message, how long it took from sending to all its receipts verified. */
   onMessage?: (entries: number, ms: number) => void;
+  /**
+   * Given each message's verified receipts, in order, as they arrive. appendMany then keeps
+   * none and resolves to an empty array: a bulk load's receipts need not fit in memory.
+   */
+  onReceipts?: (receipts: VerifiedAppend[]) => void;
 }
 
 export class LogClient {
@@ -107,7 +115,9 @@ export class LogClient {
 
   constructor(options: LogClientOptions) {
     this.verifier =
-      typeof options.verifierKey === 'string' ? parseVerifierKey(options.verifierKey) : options.verifierKey;
+      typeof options.verifierKey === 'string'
+        ? parseVerifierKey(options.verifierKey, nodeEd25519)
+        : options.verifierKey;
     this.origin = options.origin ?? this.verifier.name;
     this.#raw = createRawClient(options.address, options.credentials);
     // This module runs on Node (grpc-js), so it hashes with node:crypto (~2× noble here);
@@ -171,16 +181,18 @@ export class LogClient {
   }
 
   /**
-   * Checkpoint notes whose signature was already checked: every receipt of one batch carries
-   * the same note, and an Ed25519 verification costs ~1.4 ms here, far more than the proof.
+   * Checkpoint notes whose signature was already checked, each with a verifier for proofs in
+   * its tree: every receipt of one batch carries the same note, an Ed25519 verification costs
+   * ~1.4 ms here, far more than a proof, and receipts of one batch share most of their nodes.
    */
-  readonly #openedNotes = new Map<string, Checkpoint>();
+  readonly #openedNotes = new Map<string, { checkpoint: Checkpoint; proofs: InclusionVerifier }>();
 
-  #openNote(note: string): Checkpoint {
+  #openNote(note: string): { checkpoint: Checkpoint; proofs: InclusionVerifier } {
     let c = this.#openedNotes.get(note);
     if (c === undefined) {
-      c = openCheckpoint(note, [this.verifier], { origin: this.origin }).checkpoint;
-      if (this.#openedNotes.size >= 256) this.#openedNotes.delete(this.#openedNotes.keys().next().value!);
+      const checkpoint = openCheckpoint(note, [this.verifier], { origin: this.origin }).checkpoint;
+      c = { checkpoint, proofs: new InclusionVerifier(checkpoint.size, checkpoint.rootHash, this.#hasher) };
+      if (this.#openedNotes.size >= 16) this.#openedNotes.delete(this.#openedNotes.keys().next().value!);
       this.#openedNotes.set(note, c);
     }
     return c;
@@ -195,11 +207,8 @@ export class LogClient {
     const leafHash = this.#hasher.leafHash(entry);
     if (!bytesEqual(leafHash, r.leafHash))
       throw new VellumError('VERIFICATION_FAILED', 'server returned another leaf hash');
-    const checkpoint = this.#openNote(note);
-    verifyInclusion(
-      { index: r.index, size: checkpoint.size, leafHash, proof: r.proof, rootHash: checkpoint.rootHash },
-      this.#hasher,
-    );
+    const { checkpoint, proofs } = this.#openNote(note);
+    proofs.verify({ index: r.index, leafHash, proof: r.proof });
     return verifiedAppend({
       index: r.index,
       leafHash,
@@ -233,6 +242,7 @@ export class LogClient {
     const sentAt: number[] = [];
     const results: VerifiedAppend[] = [];
     let answered = 0;
+    let received = 0;
     let wake: (() => void) | undefined;
     let failure: unknown;
     const done = new Promise<void>((resolve, reject) => {
@@ -241,13 +251,18 @@ export class LogClient {
           const chunk = sent[answered++]!;
           if (res.entries.length !== chunk.length)
             throw new VellumError('VERIFICATION_FAILED', 'wrong number of results');
+          const verified: VerifiedAppend[] = [];
           for (const [i, r] of res.entries.entries()) {
             const note = res.checkpoints[r.checkpoint];
             if (note === undefined)
               throw new VellumError('VERIFICATION_FAILED', 'entry refers to a missing checkpoint');
-            results.push(this.#checkAppended(chunk[i]!, r, note));
+            verified.push(this.#checkAppended(chunk[i]!, r, note));
           }
-          options.onProgress?.(results.length);
+          sent[answered - 1] = [];
+          received += verified.length;
+          if (options.onReceipts) options.onReceipts(verified);
+          else results.push(...verified);
+          options.onProgress?.(received);
           options.onMessage?.(chunk.length, performance.now() - sentAt[answered - 1]!);
         } catch (e) {
           failure = e;
@@ -303,9 +318,19 @@ export class LogClient {
     return { ...input, checkpoint: latest };
   }
 
+  /**
+   * The trusted checkpoint a proof of `size` is checked under: the one already trusted when it
+   * covers size (no extra round trip), else the latest, fetched and checked for consistency.
+   */
+  async #latestFor(size: bigint | undefined): Promise<TrustedCheckpoint> {
+    const t = this.#trusted;
+    if (size !== undefined && t !== undefined && size <= t.checkpoint.size) return t;
+    return this.checkpoint();
+  }
+
   /** Inclusion of an entry (by index or leaf hash) in the tree of `size` (default: latest). */
   async inclusionProof(leaf: bigint | Uint8Array, size?: bigint): Promise<VerifiedInclusion> {
-    const latest = await this.checkpoint();
+    const latest = await this.#latestFor(size);
     const s = size ?? latest.checkpoint.size;
     const request =
       typeof leaf === 'bigint'
@@ -320,9 +345,31 @@ export class LogClient {
     return { ...proof, checkpoint: latest };
   }
 
+  /**
+   * Inclusion of many entries by index (at most the server's cap per call, 1,000 by default)
+   * in the tree of `size` (default: latest), in one round trip, every proof verified.
+   */
+  async inclusionProofs(indexes: readonly bigint[], size?: bigint): Promise<VerifiedInclusion[]> {
+    const latest = await this.#latestFor(size);
+    const s = size ?? latest.checkpoint.size;
+    const res = await this.#raw.unary<GetInclusionProofsResponse>('getInclusionProofs', {
+      indexes: [...indexes],
+      size: s,
+    });
+    if (res.proofs.length !== indexes.length)
+      throw new VellumError('VERIFICATION_FAILED', 'wrong number of proofs');
+    const verifier = new InclusionVerifier(s, await this.#rootAt(s, latest), this.#hasher);
+    return res.proofs.map((p, i) => {
+      if (p.index !== indexes[i] || p.size !== s)
+        throw new VellumError('VERIFICATION_FAILED', `proof ${i} is for another index or size`);
+      verifier.verify(p);
+      return { index: p.index, size: s, leafHash: p.leafHash, proof: p.proof, checkpoint: latest };
+    });
+  }
+
   /** Consistency of size1 with size2 (default: latest), both roots authenticated. */
   async consistencyProof(size1: bigint, size2?: bigint): Promise<VerifiedConsistency> {
-    const latest = await this.checkpoint();
+    const latest = await this.#latestFor(size2);
     const s2 = size2 ?? latest.checkpoint.size;
     if (s2 === latest.checkpoint.size) return this.#consistency(size1, latest);
     const root2 = await this.#rootAt(s2, latest);

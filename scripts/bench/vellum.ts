@@ -8,17 +8,18 @@ import { ClassicLevel } from 'classic-level';
 import { createRawClient } from '../../client/grpc.js';
 import { createLogClient, type LogClient } from '../../client/log-client.js';
 import { TransparencyLog } from '../../src/log/log.js';
+import { nodeEd25519 } from '../../src/node-ed25519.js';
 import { generateKey, parseSignerKey } from '../../src/note/keys.js';
 import { LevelStore } from '../../src/storage/level-store.js';
 import { cpuSeconds, rssMb, spawnWithPort, stop } from './process.js';
-import { closedLoop, entry, percentiles } from './stats.js';
+import { closedLoop, entry, entryRange, percentiles } from './stats.js';
 
 const BIN = new URL('../../bin/vellum.js', import.meta.url).pathname;
 const origin = 'bench.vellum.example/log';
 
 export async function inProcess(total: number, durable: boolean, salt: number) {
   const dir = mkdtempSync(join(tmpdir(), 'vellum-bench-inproc-'));
-  const signer = parseSignerKey(generateKey(origin).signerKey);
+  const signer = parseSignerKey(generateKey(origin).signerKey, { ed25519: nodeEd25519 });
   const log = await TransparencyLog.open(new LevelStore(dir, { durable }), {
     origin,
     signer,
@@ -38,7 +39,7 @@ export async function inProcess(total: number, durable: boolean, salt: number) {
 
 /** Fills a log in-process (for open-time and RSS at sizes a run cannot stream in time). */
 export async function fillInProcess(dir: string, total: number) {
-  const signer = parseSignerKey(generateKey(origin).signerKey);
+  const signer = parseSignerKey(generateKey(origin).signerKey, { ed25519: nodeEd25519 });
   const log = await TransparencyLog.open(new LevelStore(dir), { origin, signer, maxPending: 1 << 20 });
   for (let at = 0; at < total; at += 100_000) {
     await Promise.all(
@@ -87,9 +88,10 @@ export async function overGrpc(opts: { fill: number; seconds: number; streams: n
     Array.from({ length: opts.streams }, (_, s) =>
       clients[s % clients.length]!.appendMany(
         (function* () {
-          for (let i = 0; i < perStream; i++) yield entry(i, 1000 + s);
+          for (let i = 0; i < perStream; i += 1000)
+            yield* entryRange(i, Math.min(1000, perStream - i), 1000 + s);
         })(),
-        { chunkSize: 1000, inFlight: 4, onMessage: (_n, ms) => messageMs.push(ms) },
+        { chunkSize: 1000, inFlight: 4, onMessage: (_n, ms) => messageMs.push(ms), onReceipts: () => {} },
       ),
     ),
   );

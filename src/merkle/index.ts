@@ -6,3 +6,4 @@ export * from './inclusion-walk.js';
 export * from './proof-plan.js';
 export * from './tiles.js';
 export * from './verify.js';
+export * from './verify-many.js';

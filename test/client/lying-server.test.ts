@@ -135,6 +135,37 @@ describe('client against a lying server', () => {
     client.close();
   });
 
+  it('a page of inclusion proofs verifies, and any tampered proof in it is refused', async () => {
+    const client = createLogClient({ address, verifierKey: vkey });
+    const indexes = [0n, 1n, 2n, 3n, 4n, 2n];
+    const ok = await client.inclusionProofs(indexes);
+    expect(ok.map((p) => p.index)).toEqual(indexes);
+    expect(ok[0]!.leafHash).toEqual(H.leafHash(utf8('honest 0')));
+    const size = client.trusted!.checkpoint.size;
+    for (const at of [0, 3, 5]) {
+      mode.tamper = (method, r) =>
+        method === 'getInclusionProofs'
+          ? {
+              ...r,
+              proofs: (r.proofs as { proof: Uint8Array[] }[]).map((p, i) =>
+                i === at
+                  ? { ...p, proof: p.proof.map((h, j) => (j === p.proof.length - 1 ? flip(h) : h)) }
+                  : p,
+              ),
+            }
+          : r;
+      await expect(client.inclusionProofs(indexes, size)).rejects.toMatchObject({
+        code: 'VERIFICATION_FAILED',
+      });
+    }
+    mode.tamper = (method, r) =>
+      method === 'getInclusionProofs' ? { ...r, proofs: (r.proofs as unknown[]).slice(1) } : r;
+    await expect(client.inclusionProofs(indexes, size)).rejects.toMatchObject({
+      code: 'VERIFICATION_FAILED',
+    });
+    client.close();
+  });
+
   it('a tampered receipt or a checkpoint signed by another key is refused', async () => {
     const client = createLogClient({ address, verifierKey: vkey });
     mode.tamper = (method, r) =>
