@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TransparencyLog } from '../src/log/log.js';
+import { nodeEd25519 } from '../src/node-ed25519.js';
 import { generateKey, parseSignerKey } from '../src/note/keys.js';
 import { LevelStore } from '../src/storage/level-store.js';
 
@@ -12,7 +13,7 @@ const args = process.argv.slice(2);
 const entriesArg = args.indexOf('--entries');
 const OPEN_SIZE = entriesArg >= 0 ? Number(args[entriesArg + 1]) : 1_000_000;
 const origin = 'bench.vellum.example/log';
-const signer = parseSignerKey(generateKey(origin).signerKey);
+const signer = parseSignerKey(generateKey(origin).signerKey, { ed25519: nodeEd25519 });
 
 function entry(i: number): Uint8Array {
   const e = new Uint8Array(256);

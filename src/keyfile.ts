@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { VellumError } from './error.js';
+import { nodeEd25519 } from './node-ed25519.js';
 import { formatVerifierKey, generateKey, parseSignerKey, type Signer, verifierOf } from './note/keys.js';
 
 export interface LoadedKey {
@@ -22,7 +23,7 @@ export function loadOrCreateKey(keyPath: string, vkeyPath: string, origin: strin
   }
   let signer: Signer;
   try {
-    signer = parseSignerKey(readFileSync(keyPath, 'utf8').trim());
+    signer = parseSignerKey(readFileSync(keyPath, 'utf8').trim(), { ed25519: nodeEd25519 });
   } catch (e) {
     throw new VellumError('CONFIG', `signing key ${keyPath}: ${(e as Error).message}`);
   }

@@ -13,10 +13,11 @@ import {
   rangeNodes,
 } from '../merkle/proof-plan.js';
 import { tileSlot } from '../merkle/tiles.js';
+import { nodeEd25519 } from '../node-ed25519.js';
 import { nodeHasher } from '../node-hasher.js';
 import { type Checkpoint, openCheckpoint, signCheckpoint } from '../note/checkpoint.js';
 import { decodeUtf8, utf8 } from '../note/encoding.js';
-import { type Signer, verifierOf } from '../note/keys.js';
+import { type Signer, type Verifier, verifierOf } from '../note/keys.js';
 import type { LogStore } from '../storage/log-store.js';
 import { type PoolItem, Sequencer } from './sequencer.js';
 import { TileCache } from './tile-cache.js';
@@ -101,6 +102,8 @@ export class TransparencyLog {
   readonly #cache: TileCache;
   readonly #sequencer: Sequencer<AppendResult>;
   readonly #listeners = new Set<(c: SignedCheckpoint) => void>();
+  /** Checks stored checkpoints (at open, and for duplicates' original receipts). */
+  readonly #verifier: Verifier;
   /** The committed tree: what readers see. */
   #state!: TreeState;
   /** The tree after the last prepared batch, which may not be committed yet. */
@@ -120,6 +123,7 @@ export class TransparencyLog {
     const { hasher: _, ...rest } = options;
     this.options = { ...LOG_DEFAULTS, ...rest };
     this.#cache = new TileCache(store, this.hasher, this.options.tileCacheSize);
+    this.#verifier = verifierOf(options.signer, nodeEd25519);
     this.#sequencer = new Sequencer(this.options, (items) => this.#prepare(items));
   }
 
@@ -153,7 +157,7 @@ export class TransparencyLog {
     if (bytes === undefined) return;
     const note = decodeUtf8(bytes);
     if (note === undefined) throw new VellumError('CORRUPT', 'stored checkpoint is not UTF-8');
-    const { checkpoint } = openCheckpoint(note, [verifierOf(this.options.signer)], {
+    const { checkpoint } = openCheckpoint(note, [this.#verifier], {
       origin: this.options.origin,
     });
     const state = await TreeState.restore(checkpoint.size, (t, w) => this.#store.readTile(t, w), this.hasher);
@@ -341,7 +345,7 @@ export class TransparencyLog {
     const bytes = await this.#store.checkpointCovering(index);
     const note = bytes && decodeUtf8(bytes);
     if (note === undefined) throw new VellumError('CORRUPT', `no checkpoint covers index ${index}`);
-    const { checkpoint } = openCheckpoint(note, [verifierOf(this.options.signer)]);
+    const { checkpoint } = openCheckpoint(note, [this.#verifier]);
     const proof = await this.#inclusion(this.#state, index, checkpoint.size);
     return { index, leafHash, proof, checkpoint: note, duplicate: true };
   }

@@ -105,9 +105,7 @@ describe('faults and crashes', () => {
       for (const r of settled.slice(4)) expect(r).toMatchObject({ reason: { code: 'STORAGE' } });
       expect(durable.checkpoints.size).toBe(fault === 'after' ? 3 : 2);
       // Service goes on from what is durable, with no second root for any size.
-      const again = await Promise.all(
-        ['k0', 'k+1 0', 'later'].map((e) => log.append(utf8(e))),
-      );
+      const again = await Promise.all(['k0', 'k+1 0', 'later'].map((e) => log.append(utf8(e))));
       expect(again[0]).toMatchObject({ index: 1n, duplicate: fault === 'after' });
       const { checkpoint } = await checkFullLog(durable, verifier, [
         { index: 0n, leafHash: H.leafHash(utf8('first')) },
