@@ -55,12 +55,16 @@ row(
   `${fmt(limits.sha256Node)}/s`,
   `noble ${fmt(limits.sha256Noble)}/s`,
 );
-row('limit: Ed25519 signs (noble)', `${fmt(limits.ed25519Signs)}/s`);
+row(
+  'limit: Ed25519 signs (node:crypto)',
+  `${fmt(limits.ed25519SignsNode)}/s`,
+  `noble ${fmt(limits.ed25519Signs)}/s`,
+);
 row('limit: LevelDB chained-batch puts, fsync, 1,000/batch', `${fmt(limits.levelPuts)}/s`);
 row(
   'limit: grpc-js echo, unary, 64 in flight',
   `${fmt(limits.echoUnary.rate)}/s`,
-  `p50 ${fmt(limits.echoUnary.p50, 1)} ms, p99 ${fmt(limits.echoUnary.p99, 1)} ms`,
+  `p50 ${fmt(limits.echoUnary.p50, 1)} ms, p99 ${fmt(limits.echoUnary.p99, 1)} ms; ${limits.echoSizes.request} B in, ${limits.echoSizes.response} B out (Append's sizes), 4 channels`,
 );
 row('limit: grpc-js echo, streamed 256 B messages', `${fmt(limits.echoStream)}/s`);
 row('Hypercore append, one by one (no fsync)', `${fmt(hypercore.oneByOne)}/s`);

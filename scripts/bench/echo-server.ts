@@ -1,5 +1,7 @@
 // A plain grpc-js echo server (raw bytes, no protobuf work): the machine's RPC limit, run as its
-// own process like the vellum server. Prints its port on stdout.
+// own process like the vellum server. Unary calls are answered with a fixed number of bytes
+// (argv[2], default: the request back), so the echo moves the same message sizes as Append.
+// Prints its port on stdout.
 import {
   Server,
   ServerCredentials,
@@ -31,8 +33,10 @@ export const echoDefinition = {
 
 if (process.argv[1]?.endsWith('echo-server.ts')) {
   const server = new Server();
+  const answer = process.argv[2] ? Buffer.alloc(Number(process.argv[2]), 7) : undefined;
   server.addService(echoDefinition, {
-    echo: (call: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>) => cb(null, call.request),
+    echo: (call: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>) =>
+      cb(null, answer ?? call.request),
     echoStream: (call: ServerDuplexStream<Buffer, Buffer>) => {
       call.on('data', (b: Buffer) => call.write(b));
       call.on('end', () => call.end());

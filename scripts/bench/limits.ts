@@ -4,11 +4,16 @@ import { hash as nodeHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { create, toBinary } from '@bufbuild/protobuf';
 import { credentials, makeGenericClientConstructor } from '@grpc/grpc-js';
 import * as ed from '@noble/ed25519';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { Level } from 'level';
-import '../../src/note/keys.js'; // wires SHA-512 into noble-ed25519
+import { AppendRequestSchema, AppendResponseSchema } from '../../src/gen/vellum/v1/log_pb.js';
+import { nodeEd25519 } from '../../src/node-ed25519.js';
+import { signCheckpoint } from '../../src/note/checkpoint.js';
+import { generateKey, parseSignerKey } from '../../src/note/keys.js'; // also wires SHA-512 into noble
+import { formatReceipt } from '../../src/note/receipt.js';
 import { echoDefinition } from './echo-server.js';
 import { spawnWithPort, stop } from './process.js';
 import { closedLoop, entry, syncRate } from './stats.js';
@@ -20,6 +25,8 @@ export async function measureLimits(quick: boolean) {
   const seed = new Uint8Array(32).fill(1);
   const msg = new Uint8Array(120).fill(2);
   const ed25519Signs = syncRate(quick ? 1_000 : 3_000, () => ed.sign(msg, seed));
+  const nodeSign = nodeEd25519.signer(seed);
+  const ed25519SignsNode = syncRate(quick ? 5_000 : 20_000, () => nodeSign(msg));
 
   const dir = mkdtempSync(join(tmpdir(), 'vellum-bench-level-'));
   const db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
@@ -42,19 +49,28 @@ export async function measureLimits(quick: boolean) {
   rmSync(dir, { recursive: true, force: true });
 
   const echoScript = new URL('./echo-server.ts', import.meta.url).pathname;
-  const { child, port } = await spawnWithPort(['--import', 'tsx', echoScript]);
+  const sizes = appendMessageSizes();
+  const { child, port } = await spawnWithPort(['--import', 'tsx', echoScript, String(sizes.response)]);
   const Client = makeGenericClientConstructor(echoDefinition, 'Echo');
-  const client = new Client(`127.0.0.1:${port}`, credentials.createInsecure()) as unknown as {
+  type EchoClient = {
     echo(b: Buffer, cb: (e: unknown, r: Buffer) => void): void;
     echoStream(): NodeJS.ReadWriteStream & { write(b: Buffer): boolean; end(): void };
     close(): void;
   };
-  const payload = Buffer.from(entry(1));
+  // Four channels, as the vellum unary load uses.
+  const clients = Array.from(
+    { length: 4 },
+    () => new Client(`127.0.0.1:${port}`, credentials.createInsecure()) as unknown as EchoClient,
+  );
+  const client = clients[0]!;
+  const request = Buffer.alloc(sizes.request, 1);
+  let n = 0;
   const echoUnary = await closedLoop(
     64,
     quick ? 3 : 8,
-    () => new Promise((r, j) => client.echo(payload, (e, res) => (e ? j(e) : r(res)))),
+    () => new Promise((r, j) => clients[n++ % 4]!.echo(request, (e, res) => (e ? j(e) : r(res)))),
   );
+  const payload = Buffer.from(entry(1));
   // Streaming: 256-byte messages both ways, as fast as flow control allows.
   const streamSeconds = quick ? 2 : 5;
   const echoStream = await new Promise<number>((resolve) => {
@@ -77,7 +93,37 @@ export async function measureLimits(quick: boolean) {
     };
     pump();
   });
-  client.close();
+  for (const c of clients) c.close();
   await stop(child);
-  return { sha256Node, sha256Noble, ed25519Signs, levelPuts, echoUnary, echoStream };
+  return {
+    sha256Node,
+    sha256Noble,
+    ed25519Signs,
+    ed25519SignsNode,
+    levelPuts,
+    echoUnary,
+    echoStream,
+    echoSizes: sizes,
+  };
+}
+
+/**
+ * The encoded sizes of an Append request (a 256-byte entry) and of its answer in a log of about
+ * a million entries (a 20-hash receipt and its checkpoint), for the echo to move the same bytes.
+ */
+function appendMessageSizes(): { request: number; response: number } {
+  const signer = parseSignerKey(generateKey('bench.vellum.example/log').signerKey);
+  const hash = new Uint8Array(32).fill(9);
+  const checkpoint = signCheckpoint(
+    { origin: signer.name, size: 1_000_000n, rootHash: hash, extensions: [] },
+    [signer],
+  );
+  const receipt = formatReceipt({ index: 999_999n, proof: Array(20).fill(hash), checkpoint });
+  return {
+    request: toBinary(AppendRequestSchema, create(AppendRequestSchema, { entry: entry(1) })).length,
+    response: toBinary(
+      AppendResponseSchema,
+      create(AppendResponseSchema, { index: 999_999n, leafHash: hash, receipt, duplicate: false }),
+    ).length,
+  };
 }

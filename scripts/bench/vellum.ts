@@ -5,7 +5,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
-import { createRawClient } from '../../client/grpc.js';
 import { createLogClient, type LogClient } from '../../client/log-client.js';
 import { TransparencyLog } from '../../src/log/log.js';
 import { nodeEd25519 } from '../../src/node-ed25519.js';
@@ -111,24 +110,29 @@ export async function overGrpc(opts: { fill: number; seconds: number; streams: n
     );
   }
 
-  // Proofs on the filled log: batched inclusion proofs (1,000 per call), unary inclusion and consistency.
-  const raw = createRawClient(address);
+  // Proofs on the filled log, each verified by the client against the checkpoint it trusts:
+  // batched inclusion proofs (1,000 per call), unary inclusion and consistency proofs.
+  // Nothing is appended from here on, so every client trusts the same (latest) checkpoint.
+  const [trusted] = await Promise.all(clients.map((c) => c.checkpoint()));
+  const proofSize = trusted!.checkpoint.size;
   const rand = (max: bigint) => BigInt(Math.floor(Math.random() * Number(max)));
+  let c = 0;
+  const next = () => clients[c++ % clients.length]!;
   t = performance.now();
   const batched = await closedLoop(4, opts.seconds, () =>
-    raw.unary('getInclusionProofs', { indexes: Array.from({ length: 1000 }, () => rand(size)), size }),
+    next().inclusionProofs(
+      Array.from({ length: 1000 }, () => rand(proofSize)),
+      proofSize,
+    ),
   );
   const batchedProofs = (batched.ops * 1000) / ((performance.now() - t) / 1000);
   const unaryProofs = await closedLoop(64, opts.seconds, () =>
-    raw.unary('getInclusionProof', { leaf: { case: 'index', value: rand(size) }, size }),
+    next().inclusionProof(rand(proofSize), proofSize),
   );
-  const consistency = await closedLoop(64, opts.seconds, () => {
-    const a = rand(size) + 1n;
-    const b = a + rand(size - a + 1n);
-    return raw.unary('getConsistencyProof', { size1: a, size2: b });
-  });
+  const consistency = await closedLoop(64, opts.seconds, () =>
+    next().consistencyProof(rand(proofSize) + 1n, proofSize),
+  );
   const rss = rssMb(child.pid!);
-  raw.grpc.close();
   for (const c of clients) c.close();
   await stop(child);
 
