@@ -419,6 +419,32 @@ export class TransparencyLog {
     return { index, size: s, leafHash: leafHash!, proof: await this.#inclusion(state, index, s) };
   }
 
+  /**
+   * Inclusion proofs of many entries in the tree of `size` (default: the latest checkpoint).
+   * In the current tree they are walked from memory without hashing, as receipts are; the
+   * rest, and any node not in memory, take the general path.
+   */
+  async inclusionProofs(indexes: readonly bigint[], size?: bigint): Promise<InclusionProof[]> {
+    const state = this.#state;
+    const s = this.#checkSize(size, state);
+    for (const index of indexes)
+      if (index < 0n || index >= s) throw outOfRange(`index ${index} is not below size ${s}`);
+    if (s !== state.size || s > BigInt(MAX_SAFE_SIZE) || indexes.length === 0) {
+      return Promise.all(indexes.map((i) => this.inclusionProof(i, s)));
+    }
+    const sizeNumber = Number(s);
+    const node = this.#nodeSource(state);
+    const edges = new RightEdges(state.range.peaks, CompactRange.peakLevels(s), sizeNumber, this.hasher);
+    return Promise.all(
+      indexes.map((index) => {
+        const n = Number(index);
+        const leafHash = node(0, n);
+        const proof = leafHash && walkInclusion(n, sizeNumber, node, edges);
+        return proof ? { index, size: s, leafHash, proof } : this.inclusionProof(index, s);
+      }),
+    );
+  }
+
   /** Inclusion proof by leaf hash; NOT_FOUND if the tree of `size` does not hold it. */
   async inclusionProofByLeafHash(leafHash: Uint8Array, size?: bigint): Promise<InclusionProof> {
     const [index] = await this.#store.findLeafHashes([leafHash]);

@@ -145,7 +145,7 @@ export class LogServiceHandlers {
         }
         const size = req.size ?? log.latestCheckpoint().checkpoint.size;
         const checkpoint = latestIfSize(log, size, req.size);
-        const proofs = await Promise.all(req.indexes.map((i) => log.inclusionProof(i, size)));
+        const proofs = await log.inclusionProofs(req.indexes, size);
         return create(GetInclusionProofsResponseSchema, {
           proofs: proofs.map((p) => proofMessage(p)),
           checkpoint,

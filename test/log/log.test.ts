@@ -96,6 +96,16 @@ describe.each(storeKinds)('TransparencyLog on $name', (kind: StoreKind) => {
         H,
       );
     }
+    // Many at once: the same proofs, from memory at the latest size (cache of 2 tiles, so some
+    // fall back to the store) and through the general path at an older one.
+    const indexes = fc.sample(fc.nat(n - 1), 200).map(BigInt);
+    for (const size of [BigInt(n), 513n]) {
+      const some = indexes.filter((i) => i < size);
+      const many = await log.inclusionProofs(some, size);
+      expect(many).toEqual(await Promise.all(some.map((i) => log.inclusionProof(i, size))));
+      for (const p of many) verifyInclusion({ ...p, rootHash: rootOf(leafHashes, Number(size)) }, H);
+    }
+    await expect(log.inclusionProofs([0n, BigInt(n)])).rejects.toMatchObject({ code: 'OUT_OF_RANGE' });
     const byHash = await log.inclusionProofByLeafHash(leafHashes[300]!);
     expect(byHash.index).toBe(300n);
     expect(byHash.size).toBe(BigInt(n));
