@@ -9,7 +9,7 @@ import { Command } from 'commander';
 import { measureHypercore } from './bench/hypercore.js';
 import { measureLimits } from './bench/limits.js';
 import { fmt } from './bench/stats.js';
-import { fillInProcess, inProcess, openTime, overGrpc } from './bench/vellum.js';
+import { fillInProcess, inProcess, openTime, overGrpc, serverOnFilledLog } from './bench/vellum.js';
 
 const opts = new Command('bench')
   .option('--quick', 'a short run (under two minutes)')
@@ -37,10 +37,16 @@ const fill = quick ? 200_000 : 1_000_000;
 const grpc = await overGrpc({ fill, seconds: quick ? 3 : 10, streams: 4 });
 log('open time …');
 const open: Record<string, number> = {};
-for (const n of quick ? [10_000, 100_000] : [10_000, 1_000_000, ...(opts.large ? [10_000_000] : [])]) {
+const sizes = quick ? [10_000, 100_000] : [10_000, 1_000_000, ...(opts.large ? [10_000_000] : [])];
+let largest: Awaited<ReturnType<typeof serverOnFilledLog>> | undefined;
+for (const n of sizes) {
   const dir = mkdtempSync(join(tmpdir(), 'vellum-bench-open-'));
   const signer = await fillInProcess(dir, n);
   open[n] = await openTime(dir, signer);
+  if (n === sizes.at(-1)) {
+    log(`server on the ${fmt(n)}-entry log …`);
+    largest = await serverOnFilledLog(dir, quick ? 3 : 10);
+  }
   rmSync(dir, { recursive: true, force: true });
 }
 
@@ -123,6 +129,18 @@ row(
   `entry 256 B + ${fmt(grpc.diskBytesPerEntry - 256)} B; ${fmt(grpc.entries)} entries`,
 );
 row(`vellum server RSS after the run (${fmt(grpc.entries)} entries)`, `${fmt(grpc.rssMb)} MB`);
+if (largest) {
+  row(
+    `vellum server RSS on a ${fmt(Number(largest.size))}-entry log`,
+    `${fmt(largest.rssMb)} MB`,
+    'after 100,000 streamed appends and verified batched proofs',
+  );
+  row(
+    `vellum inclusion proofs, batched, ${fmt(Number(largest.size))} entries`,
+    `${fmt(largest.proofRate)}/s`,
+    'verified by the client',
+  );
+}
 for (const [n, ms] of Object.entries(open))
   row(`vellum open time, ${fmt(Number(n))} entries`, `${fmt(ms, 1)} ms`, 'median of 5');
 
@@ -146,6 +164,7 @@ const json = {
   inprocNoSync,
   grpc,
   open,
+  largest,
 };
 writeFileSync(
   opts.out,

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { createLogClient, type LogClient } from '../../client/log-client.js';
+import { loadOrCreateKey } from '../../src/keyfile.js';
 import { TransparencyLog } from '../../src/log/log.js';
 import { nodeEd25519 } from '../../src/node-ed25519.js';
 import { generateKey, parseSignerKey } from '../../src/note/keys.js';
@@ -36,14 +37,19 @@ export async function inProcess(total: number, durable: boolean, salt: number) {
   return rate;
 }
 
-/** Fills a log in-process (for open-time and RSS at sizes a run cannot stream in time). */
+/**
+ * Fills a log in-process (for open time and RSS at sizes a run cannot stream in time), laid out
+ * as `vellum serve --data dir` expects: key files beside the LevelDB directory.
+ */
 export async function fillInProcess(dir: string, total: number) {
-  const signer = parseSignerKey(generateKey(origin).signerKey, { ed25519: nodeEd25519 });
-  const log = await TransparencyLog.open(new LevelStore(dir), { origin, signer, maxPending: 1 << 20 });
+  const { signer } = loadOrCreateKey(join(dir, 'log.key'), join(dir, 'log.vkey'), origin);
+  const log = await TransparencyLog.open(new LevelStore(join(dir, 'db')), {
+    origin,
+    signer,
+    maxPending: 1 << 20,
+  });
   for (let at = 0; at < total; at += 100_000) {
-    await Promise.all(
-      Array.from({ length: Math.min(100_000, total - at) }, (_, i) => log.append(entry(at + i, 99))),
-    );
+    await Promise.all(entryRange(at, Math.min(100_000, total - at), 99).map((e) => log.append(e)));
   }
   await log.close();
   return signer;
@@ -53,16 +59,15 @@ export async function openTime(dir: string, signer: ReturnType<typeof parseSigne
   const times: number[] = [];
   for (let i = 0; i < 5; i++) {
     const t = performance.now();
-    const log = await TransparencyLog.open(new LevelStore(dir), { origin: signer.name, signer });
+    const log = await TransparencyLog.open(new LevelStore(join(dir, 'db')), { origin: signer.name, signer });
     times.push(performance.now() - t);
     await log.close();
   }
   return times.sort((a, b) => a - b)[2]!;
 }
 
-export async function overGrpc(opts: { fill: number; seconds: number; streams: number }) {
-  const dir = mkdtempSync(join(tmpdir(), 'vellum-bench-grpc-'));
-  const { child, port } = await spawnWithPort([
+function serve(dir: string) {
+  return spawnWithPort([
     BIN,
     'serve',
     '--data',
@@ -74,6 +79,47 @@ export async function overGrpc(opts: { fill: number; seconds: number; streams: n
     '--origin',
     origin,
   ]);
+}
+
+/**
+ * A server on an already filled log: 100,000 streamed appends, then verified batched proofs
+ * for `seconds`; the server's RSS after that (the memory a large log costs while in use).
+ */
+export async function serverOnFilledLog(dir: string, seconds: number) {
+  const { child, port } = await serve(dir);
+  const address = `127.0.0.1:${port}`;
+  const verifierKey = readFileSync(join(dir, 'log.vkey'), 'utf8').trim();
+  const clients = Array.from({ length: 4 }, () => createLogClient({ address, verifierKey }));
+  await Promise.all(
+    clients.map((c, s) =>
+      c.appendMany(
+        (function* () {
+          for (let i = 0; i < 25_000; i += 1000) yield* entryRange(i, 1000, 5000 + s);
+        })(),
+        { onReceipts: () => {} },
+      ),
+    ),
+  );
+  const [trusted] = await Promise.all(clients.map((c) => c.checkpoint()));
+  const size = trusted!.checkpoint.size;
+  let n = 0;
+  const t = performance.now();
+  const proofs = await closedLoop(4, seconds, () =>
+    clients[n++ % 4]!.inclusionProofs(
+      Array.from({ length: 1000 }, () => BigInt(Math.floor(Math.random() * Number(size)))),
+      size,
+    ),
+  );
+  const proofRate = (proofs.ops * 1000) / ((performance.now() - t) / 1000);
+  const rss = rssMb(child.pid!);
+  for (const c of clients) c.close();
+  await stop(child);
+  return { size, rssMb: rss, proofRate };
+}
+
+export async function overGrpc(opts: { fill: number; seconds: number; streams: number }) {
+  const dir = mkdtempSync(join(tmpdir(), 'vellum-bench-grpc-'));
+  const { child, port } = await serve(dir);
   const address = `127.0.0.1:${port}`;
   const verifierKey = readFileSync(join(dir, 'log.vkey'), 'utf8').trim();
   const clients: LogClient[] = Array.from({ length: 4 }, () => createLogClient({ address, verifierKey }));
