@@ -39,8 +39,21 @@ export async function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTER
 
 /** Resident set size of a process, in MB (Linux /proc). */
 export function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : Number.NaN;
+  return memoryMb(pid).rss;
+}
+
+/**
+ * A process's resident set, and its two parts: anonymous memory (heap, buffers, native
+ * allocations) and file-backed pages mapped into it (LevelDB reads table files through mmap;
+ * those pages are page cache the kernel can reclaim, yet they count in RSS).
+ */
+export function memoryMb(pid: number): { rss: number; anon: number; file: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => {
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status);
+    return m ? Number(m[1]) / 1024 : Number.NaN;
+  };
+  return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') };
 }
 
 /** CPU time (user + system) of a process so far, in seconds (Linux /proc). */

@@ -11,7 +11,7 @@ import { TransparencyLog } from '../../src/log/log.js';
 import { nodeEd25519 } from '../../src/node-ed25519.js';
 import { generateKey, parseSignerKey } from '../../src/note/keys.js';
 import { LevelStore } from '../../src/storage/level-store.js';
-import { cpuSeconds, rssMb, spawnWithPort, stop } from './process.js';
+import { cpuSeconds, memoryMb, rssMb, spawnWithPort, stop } from './process.js';
 import { closedLoop, entry, entryRange, percentiles } from './stats.js';
 
 const BIN = new URL('../../bin/vellum.js', import.meta.url).pathname;
@@ -111,10 +111,10 @@ export async function serverOnFilledLog(dir: string, seconds: number) {
     ),
   );
   const proofRate = (proofs.ops * 1000) / ((performance.now() - t) / 1000);
-  const rss = rssMb(child.pid!);
+  const memory = memoryMb(child.pid!);
   for (const c of clients) c.close();
   await stop(child);
-  return { size, rssMb: rss, proofRate };
+  return { size, rssMb: memory.rss, memory, proofRate };
 }
 
 export async function overGrpc(opts: { fill: number; seconds: number; streams: number }) {
