@@ -305,14 +305,8 @@ export class TransparencyLog {
       checkpoint: latest.note,
       duplicate: false,
     });
-    // Receipts from memory without hashing where possible (walkInclusion); else the general path.
-    const fast = state.size <= BigInt(MAX_SAFE_SIZE);
-    const sizeNumber = Number(state.size);
-    const node = this.#nodeSource(state);
-    const edges =
-      fast && fresh.length > 0
-        ? new RightEdges(state.range.peaks, CompactRange.peakLevels(state.size), sizeNumber, this.hasher)
-        : undefined;
+    // Receipts from memory without hashing where possible; else the general path.
+    const walk = this.#walker(state);
     const pending: (AppendResult | Promise<AppendResult>)[] = [];
     for (const [i, item] of items.entries()) {
       const old = found[i];
@@ -321,7 +315,7 @@ export class TransparencyLog {
         continue;
       }
       const index = next++;
-      const proof = edges && walkInclusion(Number(index), sizeNumber, node, edges);
+      const proof = walk.path(index);
       pending.push(
         proof
           ? made(index, item.leafHash, proof)
@@ -348,6 +342,25 @@ export class TransparencyLog {
     const { checkpoint } = openCheckpoint(note, [this.#verifier]);
     const proof = await this.#inclusion(this.#state, index, checkpoint.size);
     return { index, leafHash, proof, checkpoint: note, duplicate: true };
+  }
+
+  /**
+   * Inclusion proofs in the tree of `state` walked from memory without hashing (receipts and
+   * batched proofs): path() is undefined when a node is not in memory or the size is past the
+   * number fast path, and the caller then takes the general path.
+   */
+  #walker(state: TreeState): { node: NodeSource; path(index: bigint): Uint8Array[] | undefined } {
+    const node = this.#nodeSource(state);
+    if (state.size > BigInt(MAX_SAFE_SIZE)) return { node, path: () => undefined };
+    const size = Number(state.size);
+    let edges: RightEdges | undefined; // built on first use: a batch of duplicates needs none
+    return {
+      node,
+      path: (index) => {
+        edges ??= new RightEdges(state.range.peaks, CompactRange.peakLevels(state.size), size, this.hasher);
+        return walkInclusion(Number(index), size, node, edges);
+      },
+    };
   }
 
   /**
@@ -432,14 +445,11 @@ export class TransparencyLog {
     if (s !== state.size || s > BigInt(MAX_SAFE_SIZE) || indexes.length === 0) {
       return Promise.all(indexes.map((i) => this.inclusionProof(i, s)));
     }
-    const sizeNumber = Number(s);
-    const node = this.#nodeSource(state);
-    const edges = new RightEdges(state.range.peaks, CompactRange.peakLevels(s), sizeNumber, this.hasher);
+    const walk = this.#walker(state);
     return Promise.all(
       indexes.map((index) => {
-        const n = Number(index);
-        const leafHash = node(0, n);
-        const proof = leafHash && walkInclusion(n, sizeNumber, node, edges);
+        const leafHash = walk.node(0, Number(index));
+        const proof = leafHash && walk.path(index);
         return proof ? { index, size: s, leafHash, proof } : this.inclusionProof(index, s);
       }),
     );
