@@ -17,7 +17,8 @@ import {
   type WatchCheckpointsResponse,
 } from '../src/gen/vellum/v1/log_pb.js';
 import { CompactRange } from '../src/merkle/compact-range.js';
-import { bytesEqual, type TreeHasher } from '../src/merkle/hash.js';
+import { bytesEqual, HASH_SIZE, type TreeHasher } from '../src/merkle/hash.js';
+import { type VerifiedRange, verifyRange } from '../src/merkle/range-proof.js';
 import { verifyConsistency, verifyInclusion } from '../src/merkle/verify.js';
 import { InclusionVerifier } from '../src/merkle/verify-many.js';
 import { nodeEd25519 } from '../src/node-ed25519.js';
@@ -54,15 +55,36 @@ export interface VerifiedAppend {
   readonly receipt: string;
 }
 
-function verifiedAppend(fields: Omit<VerifiedAppend, 'receipt'>): VerifiedAppend {
+/** A verified append whose inclusion proof (and receipt text) is made when first read. */
+function verifiedAppend(
+  fields: Omit<VerifiedAppend, 'receipt' | 'proof'>,
+  proofOf: () => readonly Uint8Array[],
+): VerifiedAppend {
+  let proof: readonly Uint8Array[] | undefined;
   let text: string | undefined;
   return {
     ...fields,
+    get proof() {
+      proof ??= proofOf();
+      return proof;
+    },
     get receipt() {
-      text ??= formatReceipt({ index: fields.index, proof: fields.proof, checkpoint: fields.note });
+      text ??= formatReceipt({ index: fields.index, proof: this.proof, checkpoint: fields.note });
       return text;
     },
   };
+}
+
+/** Most hashes a range proof may carry: two paths in a tree of 2^64 leaves. */
+const MAX_RANGE_PROOF = 128;
+
+/** Views of the 32-byte hashes packed in a bytes field. */
+function unpackHashes(packed: Uint8Array): Uint8Array[] {
+  if (packed.length % HASH_SIZE !== 0 || packed.length > MAX_RANGE_PROOF * HASH_SIZE)
+    throw new VellumError('VERIFICATION_FAILED', `a packed proof of ${packed.length} bytes`);
+  const out: Uint8Array[] = [];
+  for (let at = 0; at < packed.length; at += HASH_SIZE) out.push(packed.subarray(at, at + HASH_SIZE));
+  return out;
 }
 
 export interface VerifiedInclusion {
@@ -209,14 +231,53 @@ export class LogClient {
       throw new VellumError('VERIFICATION_FAILED', 'server returned another leaf hash');
     const { checkpoint, proofs } = this.#openNote(note);
     proofs.verify({ index: r.index, leafHash, proof: r.proof });
-    return verifiedAppend({
-      index: r.index,
-      leafHash,
-      duplicate: r.duplicate,
-      checkpoint,
-      note,
-      proof: r.proof,
-    });
+    return verifiedAppend(
+      { index: r.index, leafHash, duplicate: r.duplicate, checkpoint, note },
+      () => r.proof,
+    );
+  }
+
+  /**
+   * Checks an AppendStream answer against the entries sent: the runs must account for every
+   * entry in order, and each run's range proof must lead from our own leaf hashes to the root
+   * of a checkpoint signed by the log. Each entry's inclusion proof is derived when read.
+   */
+  #checkRuns(chunk: readonly Uint8Array[], res: AppendStreamResponse): VerifiedAppend[] {
+    const fail = (m: string) => new VellumError('VERIFICATION_FAILED', m);
+    const out: VerifiedAppend[] = [];
+    let at = 0;
+    for (const run of res.runs) {
+      const note = res.checkpoints[run.checkpoint];
+      if (note === undefined) throw fail('a run refers to a missing checkpoint');
+      if (run.count < 1 || at + run.count > chunk.length) throw fail('runs do not match the request');
+      if (run.duplicate && run.count !== 1) throw fail('a duplicate run of more than one entry');
+      const { checkpoint } = this.#openNote(note);
+      const leafHashes = chunk.slice(at, at + run.count).map((e) => this.#hasher.leafHash(e));
+      const input = {
+        start: run.index,
+        size: checkpoint.size,
+        leafHashes,
+        proof: unpackHashes(run.proof),
+        rootHash: checkpoint.rootHash,
+      };
+      verifyRange(input, this.#hasher);
+      // Receipts are rarely all read: the nodes for them are hashed again only on demand.
+      // A run of one entry carries its inclusion proof as it is.
+      let range: VerifiedRange | undefined;
+      const proofOf = (index: bigint) => () => {
+        if (run.count === 1) return input.proof;
+        range ??= verifyRange(input, this.#hasher, { keepNodes: true });
+        return range.inclusionProof(index);
+      };
+      for (let i = 0; i < run.count; i++) {
+        const index = run.index + BigInt(i);
+        const fields = { index, leafHash: leafHashes[i]!, duplicate: run.duplicate, checkpoint, note };
+        out.push(verifiedAppend(fields, proofOf(index)));
+      }
+      at += run.count;
+    }
+    if (at !== chunk.length) throw fail('wrong number of results');
+    return out;
   }
 
   #checkReceipt(r: AppendResponse, entry: Uint8Array): VerifiedAppend {
@@ -249,15 +310,7 @@ export class LogClient {
       call.on('data', (res: AppendStreamResponse) => {
         try {
           const chunk = sent[answered++]!;
-          if (res.entries.length !== chunk.length)
-            throw new VellumError('VERIFICATION_FAILED', 'wrong number of results');
-          const verified: VerifiedAppend[] = [];
-          for (const [i, r] of res.entries.entries()) {
-            const note = res.checkpoints[r.checkpoint];
-            if (note === undefined)
-              throw new VellumError('VERIFICATION_FAILED', 'entry refers to a missing checkpoint');
-            verified.push(this.#checkAppended(chunk[i]!, r, note));
-          }
+          const verified = this.#checkRuns(chunk, res);
           sent[answered - 1] = [];
           received += verified.length;
           if (options.onReceipts) options.onReceipts(verified);

@@ -74,8 +74,9 @@ export interface AppendResult {
   readonly leafHash: Uint8Array;
   /** Inclusion proof in the checkpoint's tree. */
   readonly proof: readonly Uint8Array[];
-  /** The signed checkpoint note that first covered the entry. */
+  /** The signed checkpoint note that first covered the entry, and its tree size. */
   readonly checkpoint: string;
+  readonly size: bigint;
   /** True when the entry was already in the log: index, proof and checkpoint are the original ones. */
   readonly duplicate: boolean;
 }
@@ -303,6 +304,7 @@ export class TransparencyLog {
       leafHash,
       proof,
       checkpoint: latest.note,
+      size: latest.checkpoint.size,
       duplicate: false,
     });
     // Receipts from memory without hashing where possible; else the general path.
@@ -341,7 +343,7 @@ export class TransparencyLog {
     if (note === undefined) throw new VellumError('CORRUPT', `no checkpoint covers index ${index}`);
     const { checkpoint } = openCheckpoint(note, [this.#verifier]);
     const proof = await this.#inclusion(this.#state, index, checkpoint.size);
-    return { index, leafHash, proof, checkpoint: note, duplicate: true };
+    return { index, leafHash, proof, checkpoint: note, size: checkpoint.size, duplicate: true };
   }
 
   /**

@@ -9,8 +9,8 @@ export const MAX_SAFE_SIZE = Number.MAX_SAFE_INTEGER;
 /** Complete node (level, index) as numbers, or undefined when it is not in memory. */
 export type NodeSource = (level: number, index: number) => Uint8Array | undefined;
 
-/** Largest power of two strictly below n (n ≥ 2). */
-function splitBelow(n: number): number {
+/** Largest power of two strictly below n (n ≥ 2), as a number. */
+export function splitBelow(n: number): number {
   if (n <= 0x80000000) return 2 ** (31 - Math.clz32(n - 1));
   let p = 2 ** Math.floor(Math.log2(n - 1));
   while (p * 2 < n) p *= 2;

@@ -4,6 +4,7 @@ export * from './compact-range.js';
 export * from './hash.js';
 export * from './inclusion-walk.js';
 export * from './proof-plan.js';
+export * from './range-proof.js';
 export * from './tiles.js';
 export * from './verify.js';
 export * from './verify-many.js';

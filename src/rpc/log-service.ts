@@ -10,7 +10,8 @@ import type {
 } from '@grpc/grpc-js';
 import { VellumError } from '../error.js';
 import {
-  AppendedEntrySchema,
+  type AppendedRun,
+  AppendedRunSchema,
   type AppendRequest,
   type AppendResponse,
   AppendResponseSchema,
@@ -36,6 +37,7 @@ import {
 } from '../gen/vellum/v1/log_pb.js';
 import type { AppendResult, InclusionProof, SignedCheckpoint, TransparencyLog } from '../log/log.js';
 import { HASH_SIZE } from '../merkle/hash.js';
+import { rangeProofFromPaths } from '../merkle/range-proof.js';
 import { formatReceipt } from '../note/receipt.js';
 import { UndecodableMessage } from './grpc-definition.js';
 import type { RpcLimits } from './limits.js';
@@ -65,21 +67,48 @@ const appendMessage = (r: AppendResult): AppendResponse =>
     duplicate: r.duplicate,
   });
 
-/** The compact stream answer: each checkpoint note once, entries pointing at it. */
+/** Hashes concatenated into one bytes field: one allocation instead of one per hash. */
+function packHashes(hashes: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(hashes.length * HASH_SIZE);
+  for (const [i, h] of hashes.entries()) out.set(h, i * HASH_SIZE);
+  return out;
+}
+
+/**
+ * The compact stream answer: each checkpoint note once, and the results cut into runs of
+ * consecutive indexes under one checkpoint, each with one range proof taken from the
+ * inclusion proofs of its first and last entries. A duplicate is a run of its own.
+ */
 function appendStreamMessage(results: readonly AppendResult[]): AppendStreamResponse {
   const checkpoints: string[] = [];
-  const entries = results.map((r) => {
-    let checkpoint = checkpoints.lastIndexOf(r.checkpoint);
-    if (checkpoint < 0) checkpoint = checkpoints.push(r.checkpoint) - 1;
-    return create(AppendedEntrySchema, {
-      index: r.index,
-      leafHash: r.leafHash,
-      proof: [...r.proof],
-      checkpoint,
-      duplicate: r.duplicate,
-    });
-  });
-  return create(AppendStreamResponseSchema, { entries, checkpoints });
+  const runs: AppendedRun[] = [];
+  for (let i = 0; i < results.length; ) {
+    const first = results[i]!;
+    let j = i + 1;
+    if (!first.duplicate) {
+      while (j < results.length) {
+        const r = results[j]!;
+        if (r.duplicate || r.checkpoint !== first.checkpoint || r.index !== first.index + BigInt(j - i))
+          break;
+        j++;
+      }
+    }
+    const last = results[j - 1]!;
+    let checkpoint = checkpoints.lastIndexOf(first.checkpoint);
+    if (checkpoint < 0) checkpoint = checkpoints.push(first.checkpoint) - 1;
+    const proof = rangeProofFromPaths(first.index, last.index + 1n, first.size, first.proof, last.proof);
+    runs.push(
+      create(AppendedRunSchema, {
+        index: first.index,
+        count: j - i,
+        checkpoint,
+        proof: packHashes(proof),
+        duplicate: first.duplicate,
+      }),
+    );
+    i = j;
+  }
+  return create(AppendStreamResponseSchema, { runs, checkpoints });
 }
 
 const proofMessage = (p: InclusionProof, checkpoint = ''): GetInclusionProofResponse =>

@@ -4,10 +4,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { create } from '@bufbuild/protobuf';
 import { Server, ServerCredentials, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogClient } from '../../client/log-client.js';
-import { LogService } from '../../src/gen/vellum/v1/log_pb.js';
+import {
+  type AppendStreamResponse,
+  AppendStreamResponseSchema,
+  LogService,
+} from '../../src/gen/vellum/v1/log_pb.js';
 import { TransparencyLog } from '../../src/log/log.js';
 import { defaultHasher as H } from '../../src/merkle/index.js';
 import {
@@ -32,7 +37,8 @@ let server: Server;
 let address: string;
 let honest: TransparencyLog;
 let other: TransparencyLog;
-const mode: { log: 'honest' | 'other'; tamper?: Tamper } = { log: 'honest' };
+type StreamTamper = (response: AppendStreamResponse) => AppendStreamResponse;
+const mode: { log: 'honest' | 'other'; tamper?: Tamper; tamperStream?: StreamTamper } = { log: 'honest' };
 const dir = mkdtempSync(join(tmpdir(), 'vellum-liar-'));
 
 beforeAll(async () => {
@@ -48,7 +54,15 @@ beforeAll(async () => {
   for (const name of Object.keys(impls.honest)) {
     proxy[name] = ((call: unknown, callback?: (e: unknown, r?: Record<string, unknown>) => void) => {
       const impl = impls[mode.log][name] as (c: unknown, cb?: unknown) => void;
-      if (!callback) return impl(call);
+      if (!callback) {
+        const t = mode.tamperStream;
+        const c = call as { write(r: AppendStreamResponse): boolean };
+        if (t && name === 'appendStream') {
+          const write = c.write.bind(c);
+          c.write = (r) => write(t(r));
+        }
+        return impl(call);
+      }
       impl(call, (e: unknown, r?: Record<string, unknown>) =>
         callback(e, r && mode.tamper ? mode.tamper(name, r) : r),
       );
@@ -68,6 +82,7 @@ afterAll(() => {
 afterEach(() => {
   mode.log = 'honest';
   mode.tamper = undefined;
+  mode.tamperStream = undefined;
 });
 
 const flip = (b: Uint8Array) => {
@@ -178,6 +193,47 @@ describe('client against a lying server', () => {
     await expect(createLogClient({ address, verifierKey: vkey }).checkpoint()).rejects.toMatchObject({
       code: 'VERIFICATION_FAILED',
     });
+    client.close();
+  });
+
+  it('AppendStream: a run whose proof, index, count or checkpoint was altered is refused', async () => {
+    const entries = (tag: string) => Array.from({ length: 6 }, (_, i) => utf8(`stream ${tag} ${i}`));
+    const client = createLogClient({ address, verifierKey: vkey });
+    expect(await client.appendMany(entries('ok'), { chunkSize: 6 })).toHaveLength(6);
+    const runs =
+      (f: (r: AppendStreamResponse) => Partial<AppendStreamResponse>): StreamTamper =>
+      (r) =>
+        create(AppendStreamResponseSchema, { ...r, ...f(r) });
+    const first = (r: AppendStreamResponse) => r.runs[0]!;
+    const bit = (p: Uint8Array, at: number) => {
+      const c = p.slice();
+      c[at]! ^= 0x80;
+      return c;
+    };
+    const lies: [string, StreamTamper][] = [
+      ['proof bit', runs((r) => ({ runs: [{ ...first(r), proof: bit(first(r).proof, 40) }] }))],
+      ['proof cut', runs((r) => ({ runs: [{ ...first(r), proof: first(r).proof.subarray(1) }] }))],
+      ['index', runs((r) => ({ runs: [{ ...first(r), index: first(r).index + 1n }] }))],
+      ['count', runs((r) => ({ runs: [{ ...first(r), count: 5 }] }))],
+      [
+        'split',
+        runs((r) => ({
+          runs: [
+            { ...first(r), count: 3 },
+            { ...first(r), index: first(r).index + 3n, count: 3 },
+          ],
+        })),
+      ],
+      ['no run', runs(() => ({ runs: [] }))],
+      ['checkpoint', runs((r) => ({ runs: [{ ...first(r), checkpoint: 1 }] }))],
+      ['duplicate', runs((r) => ({ runs: [{ ...first(r), duplicate: true }] }))],
+      ['other note', runs(() => ({ checkpoints: [other.latestCheckpoint().note] }))],
+    ];
+    for (const [name, lie] of lies) {
+      mode.tamperStream = lie;
+      const err = await client.appendMany(entries(name), { chunkSize: 6 }).catch((e) => e);
+      expect(err, name).toMatchObject({ code: 'VERIFICATION_FAILED' });
+    }
     client.close();
   });
 

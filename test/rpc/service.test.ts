@@ -8,6 +8,7 @@ import { createRawClient, type RawClient } from '../../client/grpc.js';
 import type { TrustedCheckpoint } from '../../client/verify.js';
 import { AppendStreamRequestSchema, type AppendStreamResponse } from '../../src/gen/vellum/v1/log_pb.js';
 import { defaultHasher as H, verifyInclusion } from '../../src/merkle/index.js';
+import { verifyReceipt } from '../../src/note/index.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { utf8 } from '../helpers/vectors.js';
 
@@ -49,6 +50,27 @@ describe('gRPC service', () => {
     expect((await client.getEntry(5n)).entry).toEqual(utf8('bulk 4'));
     const audit = await client.audit();
     expect(audit).toMatchObject({ ok: true, size: 3001n });
+    client.close();
+  });
+
+  it('AppendStream: every receipt rebuilt from a run verifies offline, duplicates keep their original', async () => {
+    const client = server.client();
+    const fresh = Array.from({ length: 700 }, (_, i) => utf8(`run ${i}`));
+    const first = await client.appendMany(fresh, { chunkSize: 300, inFlight: 2 });
+    // Duplicates inside a chunk split it into runs: new entries, then an old one, then new.
+    const mixed = [utf8('run new 0'), fresh[5]!, utf8('run new 1'), utf8('run new 2'), fresh[699]!];
+    const second = await client.appendMany(mixed, { chunkSize: 5 });
+    expect(second.map((r) => r.duplicate)).toEqual([false, true, false, false, true]);
+    expect(second[1]!.index).toBe(first[5]!.index);
+    expect(second[4]!.index).toBe(first[699]!.index);
+    expect(second[3]!.index).toBe(second[2]!.index + 1n);
+    const verifier = client.verifier;
+    for (const r of [...first, ...second]) {
+      const v = verifyReceipt(r.receipt, r.leafHash, [verifier], { hasher: H });
+      expect(v.receipt.index).toBe(r.index);
+      expect(v.checkpoint.size).toBe(r.checkpoint.size);
+    }
+    expect(second[1]!.receipt).toBe(first[5]!.receipt);
     client.close();
   });
 

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file vellum/v1/log.proto.
  */
 export const file_vellum_v1_log: GenFile = /*@__PURE__*/
-  fileDesc("ChN2ZWxsdW0vdjEvbG9nLnByb3RvEgl2ZWxsdW0udjEiHgoNQXBwZW5kUmVxdWVzdBINCgVlbnRyeRgBIAEoDCJWCg5BcHBlbmRSZXNwb25zZRINCgVpbmRleBgBIAEoBBIRCglsZWFmX2hhc2gYAiABKAwSDwoHcmVjZWlwdBgDIAEoCRIRCglkdXBsaWNhdGUYBCABKAgiJgoTQXBwZW5kU3RyZWFtUmVxdWVzdBIPCgdlbnRyaWVzGAEgAygMIlYKFEFwcGVuZFN0cmVhbVJlc3BvbnNlEikKB2VudHJpZXMYASADKAsyGC52ZWxsdW0udjEuQXBwZW5kZWRFbnRyeRITCgtjaGVja3BvaW50cxgCIAMoCSJnCg1BcHBlbmRlZEVudHJ5Eg0KBWluZGV4GAEgASgEEhEKCWxlYWZfaGFzaBgCIAEoDBINCgVwcm9vZhgDIAMoDBISCgpjaGVja3BvaW50GAQgASgNEhEKCWR1cGxpY2F0ZRgFIAEoCCIWChRHZXRDaGVja3BvaW50UmVxdWVzdCJcChVHZXRDaGVja3BvaW50UmVzcG9uc2USEgoKY2hlY2twb2ludBgBIAEoCRIOCgZvcmlnaW4YAiABKAkSDAoEc2l6ZRgDIAEoBBIRCglyb290X2hhc2gYBCABKAwiGQoXV2F0Y2hDaGVja3BvaW50c1JlcXVlc3QiUAoYV2F0Y2hDaGVja3BvaW50c1Jlc3BvbnNlEjQKCmNoZWNrcG9pbnQYASABKAsyIC52ZWxsdW0udjEuR2V0Q2hlY2twb2ludFJlc3BvbnNlImQKGEdldEluY2x1c2lvblByb29mUmVxdWVzdBIPCgVpbmRleBgBIAEoBEgAEhMKCWxlYWZfaGFzaBgCIAEoDEgAEhEKBHNpemUYAyABKARIAYgBAUIGCgRsZWFmQgcKBV9zaXplIm4KGUdldEluY2x1c2lvblByb29mUmVzcG9uc2USDQoFaW5kZXgYASABKAQSDAoEc2l6ZRgCIAEoBBIRCglsZWFmX2hhc2gYAyABKAwSDQoFcHJvb2YYBCADKAwSEgoKY2hlY2twb2ludBgFIAEoCSJIChlHZXRJbmNsdXNpb25Qcm9vZnNSZXF1ZXN0Eg8KB2luZGV4ZXMYASADKAQSEQoEc2l6ZRgCIAEoBEgAiAEBQgcKBV9zaXplImYKGkdldEluY2x1c2lvblByb29mc1Jlc3BvbnNlEjQKBnByb29mcxgBIAMoCzIkLnZlbGx1bS52MS5HZXRJbmNsdXNpb25Qcm9vZlJlc3BvbnNlEhIKCmNoZWNrcG9pbnQYAiABKAkiSQoaR2V0Q29uc2lzdGVuY3lQcm9vZlJlcXVlc3QSDQoFc2l6ZTEYASABKAQSEgoFc2l6ZTIYAiABKARIAIgBAUIICgZfc2l6ZTIifAobR2V0Q29uc2lzdGVuY3lQcm9vZlJlc3BvbnNlEg0KBXNpemUxGAEgASgEEg0KBXNpemUyGAIgASgEEg0KBXByb29mGAMgAygMEhIKCmNoZWNrcG9pbnQYBCABKAkSDQoFcm9vdDEYBSABKAwSDQoFcm9vdDIYBiABKAwiLwoRR2V0RW50cmllc1JlcXVlc3QSDQoFc3RhcnQYASABKAQSCwoDZW5kGAIgASgEIjQKEkdldEVudHJpZXNSZXNwb25zZRINCgVzdGFydBgBIAEoBBIPCgdlbnRyaWVzGAIgAygMIiAKD0dldEVudHJ5UmVxdWVzdBINCgVpbmRleBgBIAEoBCJDChBHZXRFbnRyeVJlc3BvbnNlEg0KBWluZGV4GAEgASgEEg0KBWVudHJ5GAIgASgMEhEKCWxlYWZfaGFzaBgDIAEoDDKOBgoKTG9nU2VydmljZRI9CgZBcHBlbmQSGC52ZWxsdW0udjEuQXBwZW5kUmVxdWVzdBoZLnZlbGx1bS52MS5BcHBlbmRSZXNwb25zZRJTCgxBcHBlbmRTdHJlYW0SHi52ZWxsdW0udjEuQXBwZW5kU3RyZWFtUmVxdWVzdBofLnZlbGx1bS52MS5BcHBlbmRTdHJlYW1SZXNwb25zZSgBMAESUgoNR2V0Q2hlY2twb2ludBIfLnZlbGx1bS52MS5HZXRDaGVja3BvaW50UmVxdWVzdBogLnZlbGx1bS52MS5HZXRDaGVja3BvaW50UmVzcG9uc2USXQoQV2F0Y2hDaGVja3BvaW50cxIiLnZlbGx1bS52MS5XYXRjaENoZWNrcG9pbnRzUmVxdWVzdBojLnZlbGx1bS52MS5XYXRjaENoZWNrcG9pbnRzUmVzcG9uc2UwARJeChFHZXRJbmNsdXNpb25Qcm9vZhIjLnZlbGx1bS52MS5HZXRJbmNsdXNpb25Qcm9vZlJlcXVlc3QaJC52ZWxsdW0udjEuR2V0SW5jbHVzaW9uUHJvb2ZSZXNwb25zZRJhChJHZXRJbmNsdXNpb25Qcm9vZnMSJC52ZWxsdW0udjEuR2V0SW5jbHVzaW9uUHJvb2ZzUmVxdWVzdBolLnZlbGx1bS52MS5HZXRJbmNsdXNpb25Qcm9vZnNSZXNwb25zZRJkChNHZXRDb25zaXN0ZW5jeVByb29mEiUudmVsbHVtLnYxLkdldENvbnNpc3RlbmN5UHJvb2ZSZXF1ZXN0GiYudmVsbHVtLnYxLkdldENvbnNpc3RlbmN5UHJvb2ZSZXNwb25zZRJLCgpHZXRFbnRyaWVzEhwudmVsbHVtLnYxLkdldEVudHJpZXNSZXF1ZXN0Gh0udmVsbHVtLnYxLkdldEVudHJpZXNSZXNwb25zZTABEkMKCEdldEVudHJ5EhoudmVsbHVtLnYxLkdldEVudHJ5UmVxdWVzdBobLnZlbGx1bS52MS5HZXRFbnRyeVJlc3BvbnNlYgZwcm90bzM");
+  fileDesc("ChN2ZWxsdW0vdjEvbG9nLnByb3RvEgl2ZWxsdW0udjEiHgoNQXBwZW5kUmVxdWVzdBINCgVlbnRyeRgBIAEoDCJWCg5BcHBlbmRSZXNwb25zZRINCgVpbmRleBgBIAEoBBIRCglsZWFmX2hhc2gYAiABKAwSDwoHcmVjZWlwdBgDIAEoCRIRCglkdXBsaWNhdGUYBCABKAgiJgoTQXBwZW5kU3RyZWFtUmVxdWVzdBIPCgdlbnRyaWVzGAEgAygMImAKFEFwcGVuZFN0cmVhbVJlc3BvbnNlEhMKC2NoZWNrcG9pbnRzGAIgAygJEiQKBHJ1bnMYAyADKAsyFi52ZWxsdW0udjEuQXBwZW5kZWRSdW5KBAgBEAJSB2VudHJpZXMiYQoLQXBwZW5kZWRSdW4SDQoFaW5kZXgYASABKAQSDQoFY291bnQYAiABKA0SEgoKY2hlY2twb2ludBgDIAEoDRINCgVwcm9vZhgEIAEoDBIRCglkdXBsaWNhdGUYBSABKAgiFgoUR2V0Q2hlY2twb2ludFJlcXVlc3QiXAoVR2V0Q2hlY2twb2ludFJlc3BvbnNlEhIKCmNoZWNrcG9pbnQYASABKAkSDgoGb3JpZ2luGAIgASgJEgwKBHNpemUYAyABKAQSEQoJcm9vdF9oYXNoGAQgASgMIhkKF1dhdGNoQ2hlY2twb2ludHNSZXF1ZXN0IlAKGFdhdGNoQ2hlY2twb2ludHNSZXNwb25zZRI0CgpjaGVja3BvaW50GAEgASgLMiAudmVsbHVtLnYxLkdldENoZWNrcG9pbnRSZXNwb25zZSJkChhHZXRJbmNsdXNpb25Qcm9vZlJlcXVlc3QSDwoFaW5kZXgYASABKARIABITCglsZWFmX2hhc2gYAiABKAxIABIRCgRzaXplGAMgASgESAGIAQFCBgoEbGVhZkIHCgVfc2l6ZSJuChlHZXRJbmNsdXNpb25Qcm9vZlJlc3BvbnNlEg0KBWluZGV4GAEgASgEEgwKBHNpemUYAiABKAQSEQoJbGVhZl9oYXNoGAMgASgMEg0KBXByb29mGAQgAygMEhIKCmNoZWNrcG9pbnQYBSABKAkiSAoZR2V0SW5jbHVzaW9uUHJvb2ZzUmVxdWVzdBIPCgdpbmRleGVzGAEgAygEEhEKBHNpemUYAiABKARIAIgBAUIHCgVfc2l6ZSJmChpHZXRJbmNsdXNpb25Qcm9vZnNSZXNwb25zZRI0CgZwcm9vZnMYASADKAsyJC52ZWxsdW0udjEuR2V0SW5jbHVzaW9uUHJvb2ZSZXNwb25zZRISCgpjaGVja3BvaW50GAIgASgJIkkKGkdldENvbnNpc3RlbmN5UHJvb2ZSZXF1ZXN0Eg0KBXNpemUxGAEgASgEEhIKBXNpemUyGAIgASgESACIAQFCCAoGX3NpemUyInwKG0dldENvbnNpc3RlbmN5UHJvb2ZSZXNwb25zZRINCgVzaXplMRgBIAEoBBINCgVzaXplMhgCIAEoBBINCgVwcm9vZhgDIAMoDBISCgpjaGVja3BvaW50GAQgASgJEg0KBXJvb3QxGAUgASgMEg0KBXJvb3QyGAYgASgMIi8KEUdldEVudHJpZXNSZXF1ZXN0Eg0KBXN0YXJ0GAEgASgEEgsKA2VuZBgCIAEoBCI0ChJHZXRFbnRyaWVzUmVzcG9uc2USDQoFc3RhcnQYASABKAQSDwoHZW50cmllcxgCIAMoDCIgCg9HZXRFbnRyeVJlcXVlc3QSDQoFaW5kZXgYASABKAQiQwoQR2V0RW50cnlSZXNwb25zZRINCgVpbmRleBgBIAEoBBINCgVlbnRyeRgCIAEoDBIRCglsZWFmX2hhc2gYAyABKAwyjgYKCkxvZ1NlcnZpY2USPQoGQXBwZW5kEhgudmVsbHVtLnYxLkFwcGVuZFJlcXVlc3QaGS52ZWxsdW0udjEuQXBwZW5kUmVzcG9uc2USUwoMQXBwZW5kU3RyZWFtEh4udmVsbHVtLnYxLkFwcGVuZFN0cmVhbVJlcXVlc3QaHy52ZWxsdW0udjEuQXBwZW5kU3RyZWFtUmVzcG9uc2UoATABElIKDUdldENoZWNrcG9pbnQSHy52ZWxsdW0udjEuR2V0Q2hlY2twb2ludFJlcXVlc3QaIC52ZWxsdW0udjEuR2V0Q2hlY2twb2ludFJlc3BvbnNlEl0KEFdhdGNoQ2hlY2twb2ludHMSIi52ZWxsdW0udjEuV2F0Y2hDaGVja3BvaW50c1JlcXVlc3QaIy52ZWxsdW0udjEuV2F0Y2hDaGVja3BvaW50c1Jlc3BvbnNlMAESXgoRR2V0SW5jbHVzaW9uUHJvb2YSIy52ZWxsdW0udjEuR2V0SW5jbHVzaW9uUHJvb2ZSZXF1ZXN0GiQudmVsbHVtLnYxLkdldEluY2x1c2lvblByb29mUmVzcG9uc2USYQoSR2V0SW5jbHVzaW9uUHJvb2ZzEiQudmVsbHVtLnYxLkdldEluY2x1c2lvblByb29mc1JlcXVlc3QaJS52ZWxsdW0udjEuR2V0SW5jbHVzaW9uUHJvb2ZzUmVzcG9uc2USZAoTR2V0Q29uc2lzdGVuY3lQcm9vZhIlLnZlbGx1bS52MS5HZXRDb25zaXN0ZW5jeVByb29mUmVxdWVzdBomLnZlbGx1bS52MS5HZXRDb25zaXN0ZW5jeVByb29mUmVzcG9uc2USSwoKR2V0RW50cmllcxIcLnZlbGx1bS52MS5HZXRFbnRyaWVzUmVxdWVzdBodLnZlbGx1bS52MS5HZXRFbnRyaWVzUmVzcG9uc2UwARJDCghHZXRFbnRyeRIaLnZlbGx1bS52MS5HZXRFbnRyeVJlcXVlc3QaGy52ZWxsdW0udjEuR2V0RW50cnlSZXNwb25zZWIGcHJvdG8z");
 
 /**
  * @generated from message vellum.v1.AppendRequest
@@ -91,18 +91,18 @@ export const AppendStreamRequestSchema: GenMessage<AppendStreamRequest> = /*@__P
  */
 export type AppendStreamResponse = Message<"vellum.v1.AppendStreamResponse"> & {
   /**
-   * One per entry of the request, in order.
-   *
-   * @generated from field: repeated vellum.v1.AppendedEntry entries = 1;
-   */
-  entries: AppendedEntry[];
-
-  /**
-   * The signed checkpoint notes the proofs are against; AppendedEntry.checkpoint indexes this.
+   * The signed checkpoint notes the runs are proved against; AppendedRun.checkpoint indexes this.
    *
    * @generated from field: repeated string checkpoints = 2;
    */
   checkpoints: string[];
+
+  /**
+   * The request's entries in order: each run answers the next `count` of them.
+   *
+   * @generated from field: repeated vellum.v1.AppendedRun runs = 3;
+   */
+  runs: AppendedRun[];
 };
 
 /**
@@ -113,33 +113,36 @@ export const AppendStreamResponseSchema: GenMessage<AppendStreamResponse> = /*@_
   messageDesc(file_vellum_v1_log, 3);
 
 /**
- * An appended entry in compact form: its c2sp.org/tlog-proof receipt is "c2sp.org/tlog-proof@v1",
- * "index <index>", the proof hashes in base64, a blank line, then checkpoints[checkpoint].
+ * Consecutive entries of a request, at consecutive indexes [index, index + count) of the
+ * checkpoint's tree. A duplicate is a run of one, at its original index and checkpoint.
+ * The client hashes its own entries for the leaf hashes; the server does not echo them.
  *
- * @generated from message vellum.v1.AppendedEntry
+ * @generated from message vellum.v1.AppendedRun
  */
-export type AppendedEntry = Message<"vellum.v1.AppendedEntry"> & {
+export type AppendedRun = Message<"vellum.v1.AppendedRun"> & {
   /**
    * @generated from field: uint64 index = 1;
    */
   index: bigint;
 
   /**
-   * @generated from field: bytes leaf_hash = 2;
+   * @generated from field: uint32 count = 2;
    */
-  leafHash: Uint8Array;
+  count: number;
 
   /**
-   * Inclusion proof in the checkpoint's tree, leaf sibling first.
-   *
-   * @generated from field: repeated bytes proof = 3;
-   */
-  proof: Uint8Array[];
-
-  /**
-   * @generated from field: uint32 checkpoint = 4;
+   * @generated from field: uint32 checkpoint = 3;
    */
   checkpoint: number;
+
+  /**
+   * Range proof, 32-byte hashes concatenated: with the run's leaf hashes they give the
+   * checkpoint's root hash (the RANGE recursion in README "Range proofs"). For a run of one
+   * entry it is the entry's RFC 6962 inclusion proof, so any one receipt can be rebuilt.
+   *
+   * @generated from field: bytes proof = 4;
+   */
+  proof: Uint8Array;
 
   /**
    * @generated from field: bool duplicate = 5;
@@ -148,10 +151,10 @@ export type AppendedEntry = Message<"vellum.v1.AppendedEntry"> & {
 };
 
 /**
- * Describes the message vellum.v1.AppendedEntry.
- * Use `create(AppendedEntrySchema)` to create a new message.
+ * Describes the message vellum.v1.AppendedRun.
+ * Use `create(AppendedRunSchema)` to create a new message.
  */
-export const AppendedEntrySchema: GenMessage<AppendedEntry> = /*@__PURE__*/
+export const AppendedRunSchema: GenMessage<AppendedRun> = /*@__PURE__*/
   messageDesc(file_vellum_v1_log, 4);
 
 /**
@@ -536,8 +539,9 @@ export const LogService: GenService<{
   },
   /**
    * Bulk ingest: each request carries many entries; responses come in request order, one per
-   * request, with one result per entry. Each signed checkpoint is sent once per response and
-   * each entry carries its proof hashes, so a receipt (checkpoint + proof) is rebuilt exactly.
+   * request. Each signed checkpoint is sent once per response and each run of consecutive
+   * entries carries one range proof, from which every entry's receipt (checkpoint + inclusion
+   * proof) is rebuilt exactly.
    *
    * @generated from rpc vellum.v1.LogService.AppendStream
    */
