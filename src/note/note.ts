@@ -51,7 +51,8 @@ export function parseNote(message: Uint8Array | string, limits: NoteLimits = {})
   if (size > maxBytes) throw malformed(`larger than ${maxBytes} bytes`);
   const s = typeof message === 'string' ? message : decodeUtf8(message);
   if (s === undefined) throw malformed('not valid UTF-8');
-  if (utf8(s).length > maxBytes) throw malformed(`larger than ${maxBytes} bytes`);
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: encode to count only when it could matter.
+  if (s.length * 3 > maxBytes && utf8(s).length > maxBytes) throw malformed(`larger than ${maxBytes} bytes`);
   if (hasControlCharacter(s)) throw malformed('control character');
   const split = s.lastIndexOf('\n\n');
   if (split < 0) throw malformed('no blank line before the signatures');

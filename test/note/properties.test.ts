@@ -43,8 +43,26 @@ describe('format parsers', () => {
         expect(decodeBase64(encodeBase64(b))).toEqual(b);
       }),
     );
-    for (const bad of ['YQ', 'YR==', 'YQ==\n', ' YQ==', 'YQ=', 'Y===', '-_8='])
+    for (const bad of ['YQ', 'YR==', 'YQ==\n', ' YQ==', 'YQ=', 'Y===', '-_8=', 'YW=j', '====', 'YWJ\u00e9'])
       expect(decodeBase64(bad)).toBeUndefined();
+  });
+
+  it('base64: accepts exactly the canonical texts, as a regex and a re-encode would', () => {
+    // Reference: the strict grammar, then Node's decoder, then canonical re-encoding.
+    const grammar = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+    const reference = (t: string) => {
+      if (!grammar.test(t)) return undefined;
+      const b = new Uint8Array(Buffer.from(t, 'base64'));
+      return Buffer.from(b).toString('base64') === t ? b : undefined;
+    };
+    const chars = fc.constantFrom(...'AQgwYZaz09+/=-_ \u00e9'.split(''));
+    fc.assert(
+      fc.property(fc.array(chars, { maxLength: 16 }), (cs) => {
+        const t = cs.join('');
+        expect(decodeBase64(t)).toEqual(reference(t));
+      }),
+      { numRuns: 5000 },
+    );
   });
 
   it('checkpoint: format(parse(x)) === x', () => {
