@@ -25,7 +25,7 @@ import { nodeEd25519 } from '../src/node-ed25519.js';
 import { nodeHasher } from '../src/node-hasher.js';
 import { type Checkpoint, openCheckpoint } from '../src/note/checkpoint.js';
 import { parseVerifierKey, type Verifier } from '../src/note/keys.js';
-import { formatReceipt, parseReceipt } from '../src/note/receipt.js';
+import { formatReceipt, parseReceiptUnopened } from '../src/note/receipt.js';
 import { createRawClient, type RawClient, rpcError } from './grpc.js';
 import { readTrustedState, writeTrustedState } from './trusted-state.js';
 import { advanceTrusted, type TrustedCheckpoint } from './verify.js';
@@ -56,23 +56,28 @@ export interface VerifiedAppend {
 }
 
 /** A verified append whose inclusion proof (and receipt text) is made when first read. */
-function verifiedAppend(
-  fields: Omit<VerifiedAppend, 'receipt' | 'proof'>,
-  proofOf: () => readonly Uint8Array[],
-): VerifiedAppend {
-  let proof: readonly Uint8Array[] | undefined;
-  let text: string | undefined;
-  return {
-    ...fields,
-    get proof() {
-      proof ??= proofOf();
-      return proof;
-    },
-    get receipt() {
-      text ??= formatReceipt({ index: fields.index, proof: this.proof, checkpoint: fields.note });
-      return text;
-    },
-  };
+class Appended implements VerifiedAppend {
+  #proof: readonly Uint8Array[] | undefined;
+  #receipt: string | undefined;
+
+  constructor(
+    readonly index: bigint,
+    readonly leafHash: Uint8Array,
+    readonly duplicate: boolean,
+    readonly checkpoint: Checkpoint,
+    readonly note: string,
+    private readonly proofOf: () => readonly Uint8Array[],
+  ) {}
+
+  get proof(): readonly Uint8Array[] {
+    this.#proof ??= this.proofOf();
+    return this.#proof;
+  }
+
+  get receipt(): string {
+    this.#receipt ??= formatReceipt({ index: this.index, proof: this.proof, checkpoint: this.note });
+    return this.#receipt;
+  }
 }
 
 /** Most hashes a range proof may carry: two paths in a tree of 2^64 leaves. */
@@ -231,10 +236,7 @@ export class LogClient {
       throw new VellumError('VERIFICATION_FAILED', 'server returned another leaf hash');
     const { checkpoint, proofs } = this.#openNote(note);
     proofs.verify({ index: r.index, leafHash, proof: r.proof });
-    return verifiedAppend(
-      { index: r.index, leafHash, duplicate: r.duplicate, checkpoint, note },
-      () => r.proof,
-    );
+    return new Appended(r.index, leafHash, r.duplicate, checkpoint, note, () => r.proof);
   }
 
   /**
@@ -271,8 +273,7 @@ export class LogClient {
       };
       for (let i = 0; i < run.count; i++) {
         const index = run.index + BigInt(i);
-        const fields = { index, leafHash: leafHashes[i]!, duplicate: run.duplicate, checkpoint, note };
-        out.push(verifiedAppend(fields, proofOf(index)));
+        out.push(new Appended(index, leafHashes[i]!, run.duplicate, checkpoint, note, proofOf(index)));
       }
       at += run.count;
     }
@@ -281,7 +282,7 @@ export class LogClient {
   }
 
   #checkReceipt(r: AppendResponse, entry: Uint8Array): VerifiedAppend {
-    const receipt = parseReceipt(r.receipt);
+    const receipt = parseReceiptUnopened(r.receipt); // #openNote parses and verifies the note
     if (receipt.index !== r.index)
       throw new VellumError('VERIFICATION_FAILED', 'receipt index differs from the response');
     return this.#checkAppended(entry, { ...r, proof: receipt.proof }, receipt.checkpoint);

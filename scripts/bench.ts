@@ -70,7 +70,7 @@ row('limit: LevelDB chained-batch puts, fsync, 1,000/batch', `${fmt(limits.level
 row(
   'limit: grpc-js echo, unary, 64 in flight',
   `${fmt(limits.echoUnary.rate)}/s`,
-  `p50 ${fmt(limits.echoUnary.p50, 1)} ms, p99 ${fmt(limits.echoUnary.p99, 1)} ms; ${limits.echoSizes.request} B in, ${limits.echoSizes.response} B out (Append's sizes), 4 channels`,
+  `p50 ${fmt(limits.echoUnary.p50, 1)} ms, p99 ${fmt(limits.echoUnary.p99, 1)} ms; ${limits.echoSizes.request} B in, ${limits.echoSizes.response} B out (Append's sizes), 4 clients`,
 );
 row('limit: grpc-js echo, streamed 256 B messages', `${fmt(limits.echoStream)}/s`);
 row('Hypercore append, one by one (no fsync)', `${fmt(hypercore.oneByOne)}/s`);

@@ -30,7 +30,7 @@ export const ConfigSchema = z
     /** Prometheus metrics listen address, or "off". */
     metricsListen: z.union([hostPort, z.literal('off')]).default('127.0.0.1:9464'),
     maxBatch: int(1, 100_000).default(1024),
-    maxDelayMs: int(0, 1000).default(2),
+    maxDelayMs: int(0, 1000).default(0),
     maxPending: int(1, 10_000_000).default(65_536),
     maxEntryBytes: int(1, 16 * 1024 * 1024).default(64 * 1024),
     /** fsync every integration batch. Turning it off risks losing acknowledged entries. */

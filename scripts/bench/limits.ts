@@ -57,7 +57,8 @@ export async function measureLimits(quick: boolean) {
     echoStream(): NodeJS.ReadWriteStream & { write(b: Buffer): boolean; end(): void };
     close(): void;
   };
-  // Four channels, as the vellum unary load uses.
+  // Four clients; grpc-js shares one connection among clients with the same options, and one
+  // client measured the same here.
   const clients = Array.from(
     { length: 4 },
     () => new Client(`127.0.0.1:${port}`, credentials.createInsecure()) as unknown as EchoClient,

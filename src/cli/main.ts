@@ -41,7 +41,7 @@ program
   .option('--key <file>', 'signing key file [<data>/log.key]')
   .option('--metrics-listen <host:port|off>', 'Prometheus metrics address [127.0.0.1:9464]')
   .option('--max-batch <n>', 'most entries per integration batch [1024]')
-  .option('--max-delay-ms <ms>', 'how long a batch waits to fill [2]')
+  .option('--max-delay-ms <ms>', 'how long a batch waits to fill (0: group commit only) [0]')
   .option('--max-pending <n>', 'sequencer pool size; beyond it appends are refused [65536]')
   .option('--max-entry-bytes <n>', 'largest entry [65536]')
   .addOption(new Option('--durable <bool>', 'fsync every batch [true]'))

@@ -52,7 +52,7 @@ export interface IntegrationInfo {
 
 export const LOG_DEFAULTS = {
   maxBatch: 1024,
-  maxDelayMs: 2,
+  maxDelayMs: 0,
   maxPending: 65_536,
   maxEntryBytes: 64 * 1024,
   maxEntriesPerRead: 1024,

@@ -8,6 +8,9 @@
 // before this.
 import { VellumError } from '../error.js';
 
+/** Pools smaller than twice this are never split: each batch costs a signature and an fsync. */
+const MIN_SPLIT = 32;
+
 export interface SequencerOptions {
   /** Most entries per integration batch. */
   maxBatch: number;
@@ -56,6 +59,8 @@ export class Sequencer<R> {
   #running: Promise<void> | undefined;
   /** The latest commit started; settles (never rejects) when its appends are answered. */
   #committing: Promise<void> = Promise.resolve();
+  /** Commits started and not yet settled. */
+  #commitsInFlight = 0;
   #closed = false;
 
   constructor(
@@ -112,7 +117,7 @@ export class Sequencer<R> {
   async #run(): Promise<void> {
     // Yield once so appends issued in the same tick join this batch.
     await new Promise((r) => setImmediate(r));
-    const batch = this.#pool.splice(0, this.options.maxBatch);
+    const batch = this.#pool.splice(0, this.#batchSize());
     const settle = (results: R[] | undefined, error?: unknown) => {
       for (const [i, w] of batch.entries()) {
         if (results === undefined) w.reject(error);
@@ -132,15 +137,32 @@ export class Sequencer<R> {
       const start = commit;
       // Commits start in order: this one only once the previous one has settled.
       await this.#committing;
+      this.#commitsInFlight++;
       this.#committing = start().then(
         (results) => settle(results),
         (e) => settle(undefined, e),
       );
+      void this.#committing.then(() => this.#commitsInFlight--);
     }
     this.#running = undefined;
-    // While a batch commits, the next one gathers; a partial one then waits up to maxDelayMs,
-    // so callers answered just now can join it (otherwise unary load commits tiny batches).
+    // While a batch commits, the next one gathers (group commit); with maxDelayMs set, a
+    // partial one then waits that long for company. The default is 0: with the split below
+    // and two batches in flight, waiting measured slower for unary callers, not faster.
     this.#schedule();
+  }
+
+  /**
+   * With no commit in flight, a burst that arrived at once (unary callers answered together
+   * come back together) is cut in two: the first half is written and fsync'd while the second
+   * is prepared, and its callers get their answers, and send again, while the second commits.
+   * Without this, callers and server took turns: 64 unary callers measured ~4,300 appends/s
+   * in one batch per burst, ~5,000/s in two. Pools under 2 × MIN_SPLIT are taken whole: each
+   * batch costs a signature here and a signature check in every client (~4,500/s with 8).
+   */
+  #batchSize(): number {
+    const n = this.#pool.length;
+    const half = this.#commitsInFlight === 0 && n >= 2 * MIN_SPLIT ? Math.ceil(n / 2) : n;
+    return Math.min(half, this.options.maxBatch);
   }
 
   /** Refuses new appends, then answers everything already accepted. */

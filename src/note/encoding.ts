@@ -32,22 +32,40 @@ const value = (text: string, i: number): number => {
   return c < 128 ? VALUES[c]! : -1;
 };
 
+/** Bytes that canonical base64 of this length and padding decodes to (−1: bad length). */
+function decodedLength(text: string): number {
+  if (text.length % 4 !== 0) return -1;
+  const pad = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  return (text.length / 4) * 3 - pad;
+}
+
 /**
  * Decodes canonical base64 only (padding required, unused bits zero); undefined otherwise.
  * Table-driven: a regex test, atob and a re-encode to check canonical form cost ~3× as much
  * per receipt hash, and receipts are parsed once per append on the client.
  */
 export function decodeBase64(text: string): Uint8Array | undefined {
-  const n = text.length;
-  if (n % 4 !== 0) return undefined;
-  const pad = n === 0 ? 0 : text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
-  const out = new Uint8Array((n / 4) * 3 - pad);
-  const full = pad === 0 ? n : n - 4;
-  let o = 0;
+  const n = decodedLength(text);
+  if (n < 0) return undefined;
+  const out = new Uint8Array(n);
+  return decodeBase64Into(text, out, 0) === n ? out : undefined;
+}
+
+/**
+ * decodeBase64 into out at offset `at` (many hashes share one buffer: one allocation per
+ * receipt instead of one per hash). Returns the bytes written, or −1 if not canonical or
+ * if they do not fit.
+ */
+export function decodeBase64Into(text: string, out: Uint8Array, at: number): number {
+  const n = decodedLength(text);
+  if (n < 0 || at + n > out.length) return -1;
+  const pad = (text.length / 4) * 3 - n;
+  const full = pad === 0 ? text.length : text.length - 4;
+  let o = at;
   for (let i = 0; i < full; i += 4) {
     const v =
       (value(text, i) << 18) | (value(text, i + 1) << 12) | (value(text, i + 2) << 6) | value(text, i + 3);
-    if (v < 0) return undefined; // a −1 sets the sign bit
+    if (v < 0) return -1; // a −1 sets the sign bit
     out[o++] = v >> 16;
     out[o++] = (v >> 8) & 0xff;
     out[o++] = v & 0xff;
@@ -55,18 +73,18 @@ export function decodeBase64(text: string): Uint8Array | undefined {
   if (pad > 0) {
     const a = value(text, full);
     const b = value(text, full + 1);
-    if (a < 0 || b < 0) return undefined;
+    if (a < 0 || b < 0) return -1;
     if (pad === 2) {
-      if ((b & 0x0f) !== 0) return undefined; // unused bits must be zero
-      out[o] = (a << 2) | (b >> 4);
+      if ((b & 0x0f) !== 0) return -1; // unused bits must be zero
+      out[o++] = (a << 2) | (b >> 4);
     } else {
       const c = value(text, full + 2);
-      if (c < 0 || (c & 0x03) !== 0) return undefined;
+      if (c < 0 || (c & 0x03) !== 0) return -1;
       out[o++] = (a << 2) | (b >> 4);
-      out[o] = ((b & 0x0f) << 4) | (c >> 2);
+      out[o++] = ((b & 0x0f) << 4) | (c >> 2);
     }
   }
-  return out;
+  return o - at;
 }
 
 const encoder = new TextEncoder();

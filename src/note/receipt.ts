@@ -10,7 +10,7 @@ import { VellumError } from '../error.js';
 import { defaultHasher, HASH_SIZE, type TreeHasher } from '../merkle/hash.js';
 import { verifyInclusion } from '../merkle/verify.js';
 import { type Checkpoint, MAX_TREE_SIZE, openCheckpoint } from './checkpoint.js';
-import { decodeBase64, encodeBase64, parseDecimal } from './encoding.js';
+import { decodeBase64, decodeBase64Into, encodeBase64, parseDecimal } from './encoding.js';
 import type { Verifier } from './keys.js';
 import { DEFAULT_NOTE_LIMITS, parseNote } from './note.js';
 
@@ -38,6 +38,17 @@ export function formatReceipt(r: Receipt): string {
 
 /** Parses strictly: format(parse(x)) === x. The checkpoint is parsed but not yet verified. */
 export function parseReceipt(text: string): Receipt {
+  const r = parseReceiptUnopened(text);
+  parseNote(r.checkpoint);
+  return r;
+}
+
+/**
+ * parseReceipt without parsing the checkpoint note, for callers that open it themselves
+ * (openCheckpoint parses as strictly) or already have: a client reads many receipts under
+ * one checkpoint.
+ */
+export function parseReceiptUnopened(text: string): Receipt {
   if (text.length > DEFAULT_NOTE_LIMITS.maxBytes + 8192) throw malformed('too large');
   const blank = text.indexOf('\n\n');
   if (blank < 0) throw malformed('no blank line before the checkpoint');
@@ -54,12 +65,13 @@ export function parseReceipt(text: string): Receipt {
   const index = parseDecimal(indexLine.slice(6), MAX_TREE_SIZE - 1n);
   if (index === undefined) throw malformed('bad index');
   if (head.length > MAX_PROOF_HASHES) throw malformed('too many proof hashes');
-  const proof = head.map((line) => {
-    const h = decodeBase64(line);
-    if (h === undefined || h.length !== HASH_SIZE) throw malformed('proof line must be base64 of 32 bytes');
-    return h;
+  // One buffer for every hash of the proof, each a view of it.
+  const hashes = new Uint8Array(head.length * HASH_SIZE);
+  const proof = head.map((line, i) => {
+    if (decodeBase64Into(line, hashes, i * HASH_SIZE) !== HASH_SIZE)
+      throw malformed('proof line must be base64 of 32 bytes');
+    return hashes.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE);
   });
-  parseNote(checkpoint);
   return extra === undefined ? { index, proof, checkpoint } : { index, proof, checkpoint, extra };
 }
 

@@ -1,0 +1,59 @@
+// How the sequencer cuts batches: a burst that finds nothing committing is split in two so its
+// halves overlap (one commits while the other is prepared); small pools and pools that gather
+// behind a commit are taken whole, up to maxBatch; commits keep their order.
+import { describe, expect, it } from 'vitest';
+import { type PoolItem, Sequencer } from '../../src/log/sequencer.js';
+
+function recorder(commitMs = 5) {
+  const batches: number[] = [];
+  const committed: number[] = [];
+  let next = 0;
+  const sequencer = new Sequencer<number>(
+    { maxBatch: 1000, maxDelayMs: 0, maxPending: 1 << 16 },
+    async (items) => {
+      const first = next;
+      next += items.length;
+      batches.push(items.length);
+      return async () => {
+        await new Promise((r) => setTimeout(r, commitMs));
+        committed.push(first);
+        return items.map((_, i) => first + i);
+      };
+    },
+  );
+  return { sequencer, batches, committed };
+}
+
+const item = (i: number): PoolItem => {
+  const leafHash = new Uint8Array(32);
+  new DataView(leafHash.buffer).setUint32(0, i + 1);
+  return { entry: leafHash, leafHash };
+};
+
+const burst = (s: Sequencer<number>, from: number, n: number) =>
+  Promise.all(Array.from({ length: n }, (_, i) => s.submit(item(from + i).entry, item(from + i).leafHash)));
+
+describe('sequencer batches', () => {
+  it('splits a burst that finds nothing committing, in order', async () => {
+    const { sequencer, batches, committed } = recorder();
+    const results = await burst(sequencer, 0, 100);
+    expect(batches).toEqual([50, 50]);
+    expect(results).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    expect(committed).toEqual([0, 50]);
+  });
+
+  it('takes a small pool whole', async () => {
+    const { sequencer, batches } = recorder();
+    await burst(sequencer, 0, 63);
+    expect(batches).toEqual([63]);
+  });
+
+  it('takes what gathered behind a commit whole, up to maxBatch', async () => {
+    const { sequencer, batches } = recorder(30);
+    const first = burst(sequencer, 0, 10);
+    await new Promise((r) => setTimeout(r, 5)); // the first batch is committing now
+    const second = burst(sequencer, 10, 1500);
+    await Promise.all([first, second]);
+    expect(batches).toEqual([10, 1000, 500]);
+  });
+});
