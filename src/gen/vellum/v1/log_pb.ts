@@ -137,7 +137,7 @@ export type AppendedRun = Message<"vellum.v1.AppendedRun"> & {
 
   /**
    * Range proof, 32-byte hashes concatenated: with the run's leaf hashes they give the
-   * checkpoint's root hash (the RANGE recursion in README "Range proofs"). For a run of one
+   * checkpoint's root hash (RANGE, README "Formats"; src/merkle/range-proof.ts). For a run of one
    * entry it is the entry's RFC 6962 inclusion proof, so any one receipt can be rebuilt.
    *
    * @generated from field: bytes proof = 4;
