@@ -19,6 +19,7 @@ import { type Checkpoint, openCheckpoint, signCheckpoint } from '../note/checkpo
 import { decodeUtf8, utf8 } from '../note/encoding.js';
 import { type Signer, type Verifier, verifierOf } from '../note/keys.js';
 import type { LogStore } from '../storage/log-store.js';
+import type { ExpandedTile } from './expanded-tile.js';
 import { type PoolItem, Sequencer } from './sequencer.js';
 import { TileCache } from './tile-cache.js';
 import { type Extension, TreeState } from './tree-state.js';
@@ -79,6 +80,34 @@ export interface AppendResult {
   readonly size: bigint;
   /** True when the entry was already in the log: index, proof and checkpoint are the original ones. */
   readonly duplicate: boolean;
+}
+
+/** A fresh entry's result; its inclusion proof is walked from memory when first read. */
+class FreshResult implements AppendResult {
+  readonly duplicate = false;
+  readonly checkpoint: string;
+  readonly size: bigint;
+  #proof: Uint8Array[] | undefined;
+
+  constructor(
+    readonly index: bigint,
+    readonly leafHash: Uint8Array,
+    latest: SignedCheckpoint,
+    private readonly walk: () => Uint8Array[] | undefined,
+  ) {
+    this.checkpoint = latest.note;
+    this.size = latest.checkpoint.size;
+  }
+
+  get proof(): Uint8Array[] {
+    if (this.#proof === undefined) {
+      const p = this.walk();
+      if (p === undefined)
+        throw new Error(`assertion failed: a node of index ${this.index}'s path is not in memory`);
+      this.#proof = p;
+    }
+    return this.#proof;
+  }
 }
 
 export interface InclusionProof {
@@ -211,7 +240,7 @@ export class TransparencyLog {
     const found = await this.#store.findLeafHashes(items.map((i) => i.leafHash));
     const fresh = items.filter((_, i) => found[i] === undefined);
     if (fresh.length === 0) {
-      return () => this.#receipts(items, found, fresh, this.#state, this.#latest, started);
+      return () => this.#receipts(items, found, fresh, this.#state, [], this.#latest, started);
     }
     if (this.#needsReload) {
       // A commit failed: wait until it has settled, then read what is durable.
@@ -232,7 +261,7 @@ export class TransparencyLog {
     this.#tip = ext.state;
     return () => {
       const done = this.#commit(generation, base.size, fresh, ext, signed).then(() =>
-        this.#receipts(items, found, fresh, ext.state, signed, started),
+        this.#receipts(items, found, fresh, ext.state, ext.completed, signed, started),
       );
       this.#lastCommit = done.then(
         () => {},
@@ -289,26 +318,24 @@ export class TransparencyLog {
     }
   }
 
-  /** One receipt per item of a committed batch: fresh entries in order, duplicates their original. */
+  /**
+   * One result per item of a committed batch: fresh entries in order, duplicates their
+   * original. A fresh entry's inclusion proof is walked from memory when first read: the bulk
+   * path reads two per run, not one per entry. The walk needs no cache: every node on a fresh
+   * entry's path is on the batch's right edge or in a tile the batch completed (a full tile
+   * holding a fresh leaf became full in this batch), and both are kept with the result.
+   */
   async #receipts(
     items: readonly PoolItem[],
     found: readonly (bigint | undefined)[],
     fresh: readonly PoolItem[],
     state: TreeState,
+    completed: readonly ExpandedTile[],
     latest: SignedCheckpoint,
     started: number,
   ): Promise<AppendResult[]> {
     let next = state.size - BigInt(fresh.length);
-    const made = (index: bigint, leafHash: Uint8Array, proof: Uint8Array[]): AppendResult => ({
-      index,
-      leafHash,
-      proof,
-      checkpoint: latest.note,
-      size: latest.checkpoint.size,
-      duplicate: false,
-    });
-    // Receipts from memory without hashing where possible; else the general path.
-    const walk = this.#walker(state);
+    const walk = this.#walker(state, completed);
     const pending: (AppendResult | Promise<AppendResult>)[] = [];
     for (const [i, item] of items.entries()) {
       const old = found[i];
@@ -317,12 +344,16 @@ export class TransparencyLog {
         continue;
       }
       const index = next++;
-      const proof = walk.path(index);
-      pending.push(
-        proof
-          ? made(index, item.leafHash, proof)
-          : this.#inclusion(state, index, state.size).then((p) => made(index, item.leafHash, p)),
-      );
+      if (walk.usable) {
+        pending.push(new FreshResult(index, item.leafHash, latest, () => walk.path(index)));
+      } else {
+        // Past 2^53 entries: the general path, eagerly.
+        pending.push(
+          this.#inclusion(state, index, state.size).then(
+            (proof) => new FreshResult(index, item.leafHash, latest, () => proof),
+          ),
+        );
+      }
     }
     const results = pending.some((p) => p instanceof Promise)
       ? await Promise.all(pending)
@@ -348,15 +379,20 @@ export class TransparencyLog {
 
   /**
    * Inclusion proofs in the tree of `state` walked from memory without hashing (receipts and
-   * batched proofs): path() is undefined when a node is not in memory or the size is past the
-   * number fast path, and the caller then takes the general path.
+   * batched proofs): path() is undefined when a node is not in memory, and the caller then
+   * takes the general path; `usable` is false past the number fast path (2^53 entries).
+   * Nodes come from the right edge, then `completed` tiles, then the cache.
    */
-  #walker(state: TreeState): { node: NodeSource; path(index: bigint): Uint8Array[] | undefined } {
-    const node = this.#nodeSource(state);
-    if (state.size > BigInt(MAX_SAFE_SIZE)) return { node, path: () => undefined };
+  #walker(
+    state: TreeState,
+    completed: readonly ExpandedTile[] = [],
+  ): { usable: boolean; node: NodeSource; path(index: bigint): Uint8Array[] | undefined } {
+    const node = this.#nodeSource(state, completed);
+    if (state.size > BigInt(MAX_SAFE_SIZE)) return { usable: false, node, path: () => undefined };
     const size = Number(state.size);
     let edges: RightEdges | undefined; // built on first use: a batch of duplicates needs none
     return {
+      usable: true,
       node,
       path: (index) => {
         edges ??= new RightEdges(state.range.peaks, CompactRange.peakLevels(state.size), size, this.hasher);
@@ -366,32 +402,32 @@ export class TransparencyLog {
   }
 
   /**
-   * Nodes by numbers from memory only: the right edge, then cached full tiles. Consecutive
-   * receipts of a batch share most of their path, so the last node seen at each level is
-   * handed out again instead of a fresh view of the same bytes (views were most of the
-   * garbage a batch's receipts made).
+   * Nodes by numbers from memory only: the right edge, then the given tiles, then cached full
+   * tiles. Consecutive receipts of a batch share most of their path, so the last node seen at
+   * each level is handed out again instead of a fresh view of the same bytes (views were most
+   * of the garbage a batch's receipts made).
    */
-  #nodeSource(state: TreeState): NodeSource {
+  #nodeSource(state: TreeState, completed: readonly ExpandedTile[]): NodeSource {
+    const own = new Map(completed.map((t) => [t.indexNumber * 64 + t.id.level, t]));
     const lastIndex: number[] = [];
     const lastNode: (Uint8Array | undefined)[] = [];
     return (level, index) => {
       if (lastIndex[level] === index) return lastNode[level];
-      const h = this.#lookupNode(state, level, index);
+      const tileLevel = level >> 3;
+      const sub = level & 7;
+      const first = index * 2 ** sub;
+      const tileIndex = Math.floor(first / 256);
+      const at = (first - tileIndex * 256) >> sub;
+      const edge = state.edge.get(tileLevel);
+      const tile =
+        edge !== undefined && edge.indexNumber === tileIndex
+          ? edge
+          : (own.get(tileIndex * 64 + tileLevel) ?? this.#cache.peekNumber(tileLevel, tileIndex));
+      const h = tile?.node(sub, at);
       lastIndex[level] = index;
       lastNode[level] = h;
       return h;
     };
-  }
-
-  #lookupNode(state: TreeState, level: number, index: number): Uint8Array | undefined {
-    const tileLevel = level >> 3;
-    const sub = level & 7;
-    const first = index * 2 ** sub;
-    const tileIndex = Math.floor(first / 256);
-    const at = (first - tileIndex * 256) >> sub;
-    const edge = state.edge.get(tileLevel);
-    if (edge !== undefined && edge.indexNumber === tileIndex) return edge.node(sub, at);
-    return this.#cache.peekNumber(tileLevel, tileIndex)?.node(sub, at);
   }
 
   /** Reads the hashes of nodes: right-edge ones from memory, the rest from full tiles. */

@@ -204,3 +204,32 @@ describe.each(storeKinds)('TransparencyLog on $name', (kind: StoreKind) => {
     expect(range.rootHash()).toEqual(log.latestCheckpoint().checkpoint.rootHash);
   });
 });
+
+describe('receipts from memory', () => {
+  it('need no tile cache: every fresh path is on the right edge or in a tile its batch completed', async () => {
+    const { MemoryStore } = await import('../../src/storage/memory-store.js');
+    const { InclusionVerifier } = await import('../../src/merkle/index.js');
+    const { nodeHasher } = await import('../../src/node-hasher.js');
+    const log = await openLog(new MemoryStore(), { tileCacheSize: 0, hasher: nodeHasher, maxDelayMs: 0 });
+    const verifiers = new Map<string, InstanceType<typeof InclusionVerifier>>();
+    // Batches of odd sizes, so they end inside tiles and cross level-0 and level-1 tile ends
+    // (256 and 65,536 entries) at many offsets.
+    const sizes = [1, 255, 2, 300, 4093, 17, 65_000, 511, 1030];
+    let at = 0;
+    for (const n of sizes) {
+      const results = await Promise.all(Array.from({ length: n }, (_, i) => log.append(utf8(`m${at + i}`))));
+      at += n;
+      for (const r of results) {
+        let v = verifiers.get(r.checkpoint);
+        if (v === undefined) {
+          const { checkpoint } = openCheckpoint(r.checkpoint, [verifier]);
+          v = new InclusionVerifier(checkpoint.size, checkpoint.rootHash, nodeHasher);
+          verifiers.set(r.checkpoint, v);
+        }
+        v.verify({ index: r.index, leafHash: r.leafHash, proof: r.proof });
+      }
+    }
+    expect(log.size).toBe(BigInt(at));
+    await log.close();
+  });
+});
