@@ -11,7 +11,7 @@
 // of n leaves costs at most 2·log2(size) hashes to prove and n − 1 + that many to verify.
 import { VellumError } from '../error.js';
 import { splitPoint } from './bits.js';
-import { HASH_SIZE, type TreeHasher } from './hash.js';
+import { bytesEqual, HASH_SIZE, type TreeHasher } from './hash.js';
 import { splitBelow } from './inclusion-walk.js';
 
 const fail = (message: string) => new VellumError('VERIFICATION_FAILED', message);
@@ -148,7 +148,7 @@ export function verifyRange(
 ): VerifiedRange {
   const memo: NodeMemo | undefined = options.keepNodes ? new Map() : undefined;
   const root = rootFromRangeProof(input, hasher, memo);
-  if (root.length !== input.rootHash.length || root.some((b, i) => b !== input.rootHash[i])) {
+  if (!bytesEqual(root, input.rootHash)) {
     throw fail(`range [${input.start}, +${input.leafHashes.length}) does not lead to the root hash`);
   }
   const end = input.start + BigInt(input.leafHashes.length);

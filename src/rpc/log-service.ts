@@ -38,6 +38,7 @@ import {
 import type { AppendResult, InclusionProof, SignedCheckpoint, TransparencyLog } from '../log/log.js';
 import { HASH_SIZE } from '../merkle/hash.js';
 import { rangeProofFromPaths } from '../merkle/range-proof.js';
+import { concatBytes } from '../note/encoding.js';
 import { formatReceipt } from '../note/receipt.js';
 import { UndecodableMessage } from './grpc-definition.js';
 import type { RpcLimits } from './limits.js';
@@ -67,13 +68,6 @@ const appendMessage = (r: AppendResult): AppendResponse =>
     duplicate: r.duplicate,
   });
 
-/** Hashes concatenated into one bytes field: one allocation instead of one per hash. */
-function packHashes(hashes: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(hashes.length * HASH_SIZE);
-  for (const [i, h] of hashes.entries()) out.set(h, i * HASH_SIZE);
-  return out;
-}
-
 /**
  * The compact stream answer: each checkpoint note once, and the results cut into runs of
  * consecutive indexes under one checkpoint, each with one range proof taken from the
@@ -102,7 +96,7 @@ function appendStreamMessage(results: readonly AppendResult[]): AppendStreamResp
         index: first.index,
         count: j - i,
         checkpoint,
-        proof: packHashes(proof),
+        proof: concatBytes(...proof), // one bytes field: one allocation, not one per hash
         duplicate: first.duplicate,
       }),
     );
