@@ -16,6 +16,30 @@ export function readUint64Key(k: Uint8Array): bigint {
   return new DataView(k.buffer, k.byteOffset, 8).getBigUint64(0);
 }
 
+/**
+ * A dedup row's value: the index big-endian in as few bytes as hold it (at least one). Below
+ * 2^24 entries that is 3 bytes instead of 8, about 5 bytes per entry on disk. Rows written by
+ * earlier builds hold all 8 bytes; readUintBE reads both.
+ */
+export function writeMinimalUint(n: bigint, into: Uint8Array, at: number): Uint8Array {
+  new DataView(into.buffer, into.byteOffset).setBigUint64(at, n);
+  let first = at;
+  while (first < at + 7 && into[first] === 0) first++;
+  return into.subarray(first, at + 8);
+}
+
+/** A big-endian unsigned integer of 1 to 8 bytes; undefined for any other length. */
+export function readUintBE(b: Uint8Array): bigint | undefined {
+  if (b.length < 1 || b.length > 8) return undefined;
+  // Two halves as numbers: exact, and fewer BigInt operations than a byte loop.
+  const split = Math.max(0, b.length - 4);
+  let hi = 0;
+  for (let i = 0; i < split; i++) hi = hi * 256 + b[i]!;
+  let lo = 0;
+  for (let i = split; i < b.length; i++) lo = lo * 256 + b[i]!;
+  return (BigInt(hi) << 32n) | BigInt(lo);
+}
+
 /** Key of tile (L, N) at width W: end = (N·256 + W)·256^L as uint64, then L. */
 export function tileKey(tile: TileId, width: number): Uint8Array {
   const end = (tile.index * 256n + BigInt(width)) << BigInt(TILE_HEIGHT * tile.level);

@@ -8,7 +8,7 @@
 import { Level } from 'level';
 import { VellumError } from '../error.js';
 import { type TileId, tileWidth } from '../merkle/tiles.js';
-import { readUint64Key, tileKey, uint64Key } from './keys.js';
+import { readUint64Key, readUintBE, tileKey, uint64Key, writeMinimalUint } from './keys.js';
 import { checkCommitStart, type IntegrationBatch, type LogStore, SCHEMA_VERSION } from './log-store.js';
 
 type Bytes = Uint8Array;
@@ -166,7 +166,12 @@ export class LevelStore implements LogStore {
           return keys.subarray(i * 33, i * 33 + 33);
         }),
       );
-      return found.map((v) => (v === undefined ? undefined : readUint64Key(v)));
+      return found.map((v) => {
+        if (v === undefined) return undefined;
+        const index = readUintBE(v);
+        if (index === undefined) throw new VellumError('CORRUPT', `dedup row of ${v.length} bytes`);
+        return index;
+      });
     });
   }
 
@@ -179,7 +184,7 @@ export class LevelStore implements LogStore {
     // Every key of the batch in one buffer: a small key of its own per put was a separate
     // allocation (and a copy to native memory) each, a visible share of GC time per append.
     const n = batch.entries.length;
-    const keys = new Uint8Array(n * (9 + 33));
+    const keys = new Uint8Array(n * (9 + 33 + 8));
     const view = new DataView(keys.buffer);
     for (let i = 0; i < n; i++) {
       const e = i * 9;
@@ -190,7 +195,7 @@ export class LevelStore implements LogStore {
       keys.set(batch.leafHashes[i]!, d + 1);
       const key = keys.subarray(e, e + 9);
       b.put(key, batch.entries[i]!);
-      b.put(keys.subarray(d, d + 33), key.subarray(1));
+      b.put(keys.subarray(d, d + 33), writeMinimalUint(batch.size1 + BigInt(i), keys, n * 42 + i * 8));
     }
     for (const t of batch.tiles) {
       const old = tileWidth(t, batch.size1);
