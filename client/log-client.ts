@@ -25,7 +25,7 @@ import { nodeEd25519 } from '../src/node-ed25519.js';
 import { nodeHasher } from '../src/node-hasher.js';
 import { type Checkpoint, openCheckpoint } from '../src/note/checkpoint.js';
 import { parseVerifierKey, type Verifier } from '../src/note/keys.js';
-import { formatReceipt, parseReceiptUnopened } from '../src/note/receipt.js';
+import { formatReceipt } from '../src/note/receipt.js';
 import { createRawClient, type RawClient, rpcError } from './grpc.js';
 import { readTrustedState, writeTrustedState } from './trusted-state.js';
 import { advanceTrusted, type TrustedCheckpoint } from './verify.js';
@@ -281,15 +281,9 @@ export class LogClient {
     return out;
   }
 
-  #checkReceipt(r: AppendResponse, entry: Uint8Array): VerifiedAppend {
-    const receipt = parseReceiptUnopened(r.receipt); // #openNote parses and verifies the note
-    if (receipt.index !== r.index)
-      throw new VellumError('VERIFICATION_FAILED', 'receipt index differs from the response');
-    return this.#checkAppended(entry, { ...r, proof: receipt.proof }, receipt.checkpoint);
-  }
-
   async append(entry: Uint8Array): Promise<VerifiedAppend> {
-    return this.#checkReceipt(await this.#raw.unary<AppendResponse>('append', { entry }), entry);
+    const r = await this.#raw.unary<AppendResponse>('append', { entry });
+    return this.#checkAppended(entry, { ...r, proof: unpackHashes(r.proof) }, r.checkpoint);
   }
 
   /** Bulk append over AppendStream, many entries per message, several messages in flight. */

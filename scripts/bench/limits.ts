@@ -13,7 +13,6 @@ import { AppendRequestSchema, AppendResponseSchema } from '../../src/gen/vellum/
 import { nodeEd25519 } from '../../src/node-ed25519.js';
 import { signCheckpoint } from '../../src/note/checkpoint.js';
 import { generateKey, parseSignerKey } from '../../src/note/keys.js'; // also wires SHA-512 into noble
-import { formatReceipt } from '../../src/note/receipt.js';
 import { echoDefinition } from './echo-server.js';
 import { spawnWithPort, stop } from './process.js';
 import { closedLoop, entry, syncRate } from './stats.js';
@@ -110,7 +109,8 @@ export async function measureLimits(quick: boolean) {
 
 /**
  * The encoded sizes of an Append request (a 256-byte entry) and of its answer in a log of about
- * a million entries (a 20-hash receipt and its checkpoint), for the echo to move the same bytes.
+ * a million entries (its checkpoint and a 20-hash inclusion proof), for the echo to move the
+ * same bytes.
  */
 function appendMessageSizes(): { request: number; response: number } {
   const signer = parseSignerKey(generateKey('bench.vellum.example/log').signerKey);
@@ -119,12 +119,17 @@ function appendMessageSizes(): { request: number; response: number } {
     { origin: signer.name, size: 1_000_000n, rootHash: hash, extensions: [] },
     [signer],
   );
-  const receipt = formatReceipt({ index: 999_999n, proof: Array(20).fill(hash), checkpoint });
   return {
     request: toBinary(AppendRequestSchema, create(AppendRequestSchema, { entry: entry(1) })).length,
     response: toBinary(
       AppendResponseSchema,
-      create(AppendResponseSchema, { index: 999_999n, leafHash: hash, receipt, duplicate: false }),
+      create(AppendResponseSchema, {
+        index: 999_999n,
+        leafHash: hash,
+        duplicate: false,
+        checkpoint,
+        proof: new Uint8Array(20 * 32).fill(9),
+      }),
     ).length,
   };
 }

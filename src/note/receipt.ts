@@ -43,12 +43,8 @@ export function parseReceipt(text: string): Receipt {
   return r;
 }
 
-/**
- * parseReceipt without parsing the checkpoint note, for callers that open it themselves
- * (openCheckpoint parses as strictly) or already have: a client reads many receipts under
- * one checkpoint.
- */
-export function parseReceiptUnopened(text: string): Receipt {
+/** The receipt's own lines; parseReceipt then parses the checkpoint note. */
+function parseReceiptUnopened(text: string): Receipt {
   if (text.length > DEFAULT_NOTE_LIMITS.maxBytes + 8192) throw malformed('too large');
   const blank = text.indexOf('\n\n');
   if (blank < 0) throw malformed('no blank line before the checkpoint');

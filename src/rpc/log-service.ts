@@ -39,7 +39,6 @@ import type { AppendResult, InclusionProof, SignedCheckpoint, TransparencyLog } 
 import { HASH_SIZE } from '../merkle/hash.js';
 import { rangeProofFromPaths } from '../merkle/range-proof.js';
 import { concatBytes } from '../note/encoding.js';
-import { formatReceipt } from '../note/receipt.js';
 import { UndecodableMessage } from './grpc-definition.js';
 import type { RpcLimits } from './limits.js';
 import { type RpcError, toStatus } from './status.js';
@@ -64,8 +63,9 @@ const appendMessage = (r: AppendResult): AppendResponse =>
   create(AppendResponseSchema, {
     index: r.index,
     leafHash: r.leafHash,
-    receipt: formatReceipt(r),
     duplicate: r.duplicate,
+    checkpoint: r.checkpoint,
+    proof: concatBytes(...r.proof),
   });
 
 /**

@@ -6,9 +6,13 @@ import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRawClient, type RawClient } from '../../client/grpc.js';
 import type { TrustedCheckpoint } from '../../client/verify.js';
-import { AppendStreamRequestSchema, type AppendStreamResponse } from '../../src/gen/vellum/v1/log_pb.js';
+import {
+  type AppendResponse,
+  AppendStreamRequestSchema,
+  type AppendStreamResponse,
+} from '../../src/gen/vellum/v1/log_pb.js';
 import { defaultHasher as H, verifyInclusion } from '../../src/merkle/index.js';
-import { verifyReceipt } from '../../src/note/index.js';
+import { formatReceipt, verifyReceipt } from '../../src/note/index.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { utf8 } from '../helpers/vectors.js';
 
@@ -51,6 +55,30 @@ describe('gRPC service', () => {
     const audit = await client.audit();
     expect(audit).toMatchObject({ ok: true, size: 3001n });
     client.close();
+  });
+
+  it('Append: index, checkpoint and packed proof make a receipt that verifies offline, duplicates too', async () => {
+    const client = server.client();
+    const verifier = client.verifier;
+    client.close();
+    const answers: AppendResponse[] = [];
+    for (const e of ['unary a', 'unary b', 'unary a'])
+      answers.push(await raw.unary('append', { entry: utf8(e) }));
+    const [a, , again] = answers;
+    expect(again!.duplicate).toBe(true);
+    expect(again!.index).toBe(a!.index);
+    for (const [r, e] of [
+      [a!, 'unary a'],
+      [answers[1]!, 'unary b'],
+    ] as const) {
+      expect(r.leafHash).toEqual(H.leafHash(utf8(e)));
+      expect(r.proof.length % 32).toBe(0);
+      const proof = Array.from({ length: r.proof.length / 32 }, (_, i) =>
+        r.proof.subarray(i * 32, i * 32 + 32),
+      );
+      const receipt = formatReceipt({ index: r.index, proof, checkpoint: r.checkpoint });
+      expect(verifyReceipt(receipt, r.leafHash, [verifier], { hasher: H }).receipt.index).toBe(r.index);
+    }
   });
 
   it('AppendStream: every receipt rebuilt from a run verifies offline, duplicates keep their original', async () => {
