@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { createLogClient, type LogClient } from '../../client/log-client.js';
+import { createLogClient, type LogClient, type VerifiedAppend } from '../../client/log-client.js';
 import { VellumError } from '../error.js';
 import { defaultHasher } from '../merkle/hash.js';
 import { decodeBase64 } from '../note/encoding.js';
@@ -105,13 +105,26 @@ export function addClientCommands(program: Command, run: Runner): void {
         const args = (rest[0] as string[] | undefined) ?? [];
         const client = open(flags);
         try {
-          const results = [];
-          if (flags.jsonl) {
-            const bar = progressBar(!flags.json, await countLines(flags.jsonl));
-            results.push(
-              ...(await client.appendMany(jsonlEntries(flags.jsonl), { onProgress: (n) => bar?.update(n) })),
+          const show = (r: VerifiedAppend) =>
+            print(
+              flags,
+              { index: r.index, leafHash: b64(r.leafHash), receipt: r.receipt },
+              `${r.index} ${b64(r.leafHash)}${r.duplicate ? ' (duplicate)' : ''}`,
             );
+          if (flags.jsonl) {
+            // Printed per AppendStream message, in order, and not kept: a file larger than
+            // memory appends in constant space. The bar only when the lines go elsewhere.
+            const bar = progressBar(!flags.json && !process.stdout.isTTY, await countLines(flags.jsonl));
+            let appended = 0;
+            await client.appendMany(jsonlEntries(flags.jsonl), {
+              onProgress: (n) => bar?.update(n),
+              onReceipts: (rs) => {
+                for (const r of rs) show(r);
+                appended += rs.length;
+              },
+            });
             bar?.stop();
+            if (!flags.json) process.stderr.write(`appended ${appended} entries, every receipt verified\n`);
           } else {
             const entries =
               flags.file !== undefined
@@ -119,17 +132,8 @@ export function addClientCommands(program: Command, run: Runner): void {
                 : args.length > 0
                   ? args.map((a) => new TextEncoder().encode(a))
                   : [await readStdin()];
-            for (const e of entries) results.push(await client.append(e));
+            for (const e of entries) show(await client.append(e));
           }
-          for (const r of results) {
-            print(
-              flags,
-              { index: r.index, leafHash: b64(r.leafHash), receipt: r.receipt },
-              `${r.index} ${b64(r.leafHash)}${r.duplicate ? ' (duplicate)' : ''}`,
-            );
-          }
-          if (!flags.json && flags.jsonl)
-            process.stderr.write(`appended ${results.length} entries, every receipt verified\n`);
           return EXIT_OK;
         } finally {
           client.close();

@@ -20,8 +20,12 @@ interface Run {
 
 function vellum(args: string[], input?: string): Promise<Run> {
   return new Promise((resolve) => {
-    const child = execFile('node', [BIN, ...args], { cwd: dir, timeout: 30_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 99) : 0, stdout, stderr }),
+    const child = execFile(
+      'node',
+      [BIN, ...args],
+      { cwd: dir, timeout: 30_000, maxBuffer: 64 << 20 },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 99) : 0, stdout, stderr }),
     );
     if (input !== undefined) child.stdin!.end(input);
     else child.stdin!.end();
@@ -91,9 +95,9 @@ describe('vellum CLI', () => {
     writeFileSync(join(dir, 'event.bin'), 'binary \u0000 event');
     expect(json(await vellum(['append', ...client(), '--json', '--file', 'event.bin']))[0].index).toBe(2);
     expect(json(await vellum(['append', ...client(), '--json'], 'from stdin'))[0].index).toBe(3);
-    writeFileSync(join(dir, 'bulk.jsonl'), Array.from({ length: 300 }, (_, i) => `{"n":${i}}`).join('\n'));
+    writeFileSync(join(dir, 'bulk.jsonl'), Array.from({ length: 2500 }, (_, i) => `{"n":${i}}`).join('\n'));
     const bulk = json(await vellum(['append', ...client(), '--json', '--jsonl', 'bulk.jsonl']));
-    expect(bulk.map((r) => r.index)).toEqual(Array.from({ length: 300 }, (_, i) => i + 4));
+    expect(bulk.map((r) => r.index)).toEqual(Array.from({ length: 2500 }, (_, i) => i + 4));
 
     writeFileSync(join(dir, 'a.tlog-proof'), a.receipt);
     writeFileSync(join(dir, 'a.entry'), 'login alice');
@@ -110,11 +114,11 @@ describe('vellum CLI', () => {
 
   it('checkpoint, prove, consistency and get print verified data', async () => {
     const [cp] = json(await vellum(['checkpoint', ...client(), '--json']));
-    expect(cp).toMatchObject({ origin: 'cli.vellum.example/log', size: 304 });
+    expect(cp).toMatchObject({ origin: 'cli.vellum.example/log', size: 2504 });
     expect(cp.checkpoint).toContain(`\n${cp.rootHash}\n\n— cli.vellum.example/log `);
 
     const [p] = json(await vellum(['prove', '1', ...client(), '--json']));
-    expect(p).toMatchObject({ index: 1, size: 304 });
+    expect(p).toMatchObject({ index: 1, size: 2504 });
     expect(p.proof.length).toBeGreaterThan(0);
     const [byHash] = json(await vellum(['prove', '--hash', p.leafHash, ...client(), '--json']));
     expect(byHash.index).toBe(1);
@@ -139,13 +143,13 @@ describe('vellum CLI', () => {
     expect(sizes[1]).toBeGreaterThan(sizes[0]);
     const audit = await vellum(['audit', ...client(), '--json']);
     expect(audit.code).toBe(0);
-    expect(json(audit)[0]).toMatchObject({ ok: true, size: 305 });
+    expect(json(audit)[0]).toMatchObject({ ok: true, size: 2505 });
   });
 
   it('a trusted state file catches a log that is replaced by another history', async () => {
     const state = join(dir, 'trusted.json');
     expect((await vellum(['checkpoint', ...client(), '--state', state])).code).toBe(0);
-    expect(JSON.parse(readFileSync(state, 'utf8')).size).toBe('305');
+    expect(JSON.parse(readFileSync(state, 'utf8')).size).toBe('2505');
     const forged = JSON.parse(readFileSync(state, 'utf8'));
     writeFileSync(
       state,
