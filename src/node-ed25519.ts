@@ -28,13 +28,7 @@ export const nodeEd25519: Ed25519 = {
     };
   },
   verifier(publicKey) {
-    let key: ReturnType<typeof createPublicKey> | undefined;
-    try {
-      if (!nonCanonicalY(publicKey))
-        key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
-    } catch {
-      key = undefined; // not a point: nothing verifies under it
-    }
+    const key = publicKeyObject(publicKey);
     return (signature, message) => {
       if (key === undefined || signature.length !== 64 || nonCanonicalY(signature)) return false;
       try {
@@ -44,4 +38,28 @@ export const nodeEd25519: Ed25519 = {
       }
     };
   },
+  // With a callback, crypto.verify runs in libuv's thread pool: a client checking one
+  // checkpoint per batch (~90 µs here) keeps its event loop for the answers meanwhile.
+  verifierAsync(publicKey) {
+    const key = publicKeyObject(publicKey);
+    return (signature, message) =>
+      new Promise((resolve) => {
+        if (key === undefined || signature.length !== 64 || nonCanonicalY(signature)) return resolve(false);
+        try {
+          verify(null, message, key, signature, (err, ok) => resolve(err === null && ok));
+        } catch {
+          resolve(false);
+        }
+      });
+  },
 };
+
+/** The KeyObject of a raw public key, or undefined when it is not a canonical point encoding. */
+function publicKeyObject(publicKey: Uint8Array): ReturnType<typeof createPublicKey> | undefined {
+  if (nonCanonicalY(publicKey)) return undefined;
+  try {
+    return createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
+  } catch {
+    return undefined; // not a point: nothing verifies under it
+  }
+}

@@ -4,7 +4,7 @@ import { VellumError } from '../error.js';
 import { bytesEqual, HASH_SIZE } from '../merkle/hash.js';
 import { decodeBase64, encodeBase64, parseDecimal } from './encoding.js';
 import type { Signer, Verifier } from './keys.js';
-import { type NoteLimits, type OpenedNote, openNote, signNote } from './note.js';
+import { type NoteLimits, type OpenedNote, openNote, openNoteAsync, signNote } from './note.js';
 
 export interface Checkpoint {
   readonly origin: string;
@@ -57,9 +57,21 @@ export function openCheckpoint(
   verifiers: readonly Verifier[],
   options: NoteLimits & { origin?: string } = {},
 ): OpenedCheckpoint {
-  const note = openNote(message, verifiers, options);
+  return checkpointOf(openNote(message, verifiers, options), options.origin);
+}
+
+/** openCheckpoint with the signatures checked off the event loop where the verifiers can. */
+export async function openCheckpointAsync(
+  message: Uint8Array | string,
+  verifiers: readonly Verifier[],
+  options: NoteLimits & { origin?: string } = {},
+): Promise<OpenedCheckpoint> {
+  return checkpointOf(await openNoteAsync(message, verifiers, options), options.origin);
+}
+
+function checkpointOf(note: OpenedNote, origin: string | undefined): OpenedCheckpoint {
   const checkpoint = parseCheckpoint(note.text);
-  if (options.origin !== undefined && checkpoint.origin !== options.origin) {
+  if (origin !== undefined && checkpoint.origin !== origin) {
     throw new VellumError(
       'VERIFICATION_FAILED',
       `checkpoint origin ${JSON.stringify(checkpoint.origin)} is not the expected one`,

@@ -25,6 +25,8 @@ export interface Ed25519 {
   signer(seed: Uint8Array): (message: Uint8Array) => Uint8Array;
   /** The check never throws: anything invalid is false. */
   verifier(publicKey: Uint8Array): (signature: Uint8Array, message: Uint8Array) => boolean;
+  /** The same check off the caller's thread, where the platform has one (node:crypto's pool). */
+  verifierAsync?(publicKey: Uint8Array): (signature: Uint8Array, message: Uint8Array) => Promise<boolean>;
 }
 
 export const nobleEd25519: Ed25519 = {
@@ -46,6 +48,8 @@ export interface Verifier {
   readonly publicKey: Uint8Array;
   /** Checks a signature line's bytes (after the key ID) over the note text. */
   verify(text: Uint8Array, sig: Uint8Array): boolean;
+  /** verify's verdict, computed off the event loop when the Ed25519 implementation can. */
+  verifyAsync(text: Uint8Array, sig: Uint8Array): Promise<boolean>;
 }
 
 export interface Signer {
@@ -94,15 +98,24 @@ export function verifierFromPublicKey(
   if (publicKey.length !== 32) throw malformed('Ed25519 public key must be 32 bytes');
   const keyId = computeKeyId(name, type, publicKey);
   const check = impl.verifier(publicKey);
-  const verify =
-    type === ED25519
-      ? (text: Uint8Array, sig: Uint8Array) => sig.length === 64 && check(sig, text)
-      : (text: Uint8Array, sig: Uint8Array) => {
-          if (sig.length !== 72) return false;
-          const timestamp = readUint64(sig);
-          return timestamp <= MAX_TIMESTAMP && check(sig.subarray(8), cosignatureMessage(text, timestamp));
-        };
-  return { name, keyId, type, publicKey, verify };
+  const checkAsync = impl.verifierAsync?.(publicKey) ?? (async (s, m) => check(s, m));
+  // The signature line's bytes → what Ed25519 checks: (signature, message), or undefined when
+  // the line cannot be one of this key type's signatures.
+  const signed = (text: Uint8Array, sig: Uint8Array): [Uint8Array, Uint8Array] | undefined => {
+    if (type === ED25519) return sig.length === 64 ? [sig, text] : undefined;
+    if (sig.length !== 72) return undefined;
+    const timestamp = readUint64(sig);
+    return timestamp <= MAX_TIMESTAMP ? [sig.subarray(8), cosignatureMessage(text, timestamp)] : undefined;
+  };
+  const verify = (text: Uint8Array, sig: Uint8Array) => {
+    const s = signed(text, sig);
+    return s !== undefined && check(...s);
+  };
+  const verifyAsync = async (text: Uint8Array, sig: Uint8Array) => {
+    const s = signed(text, sig);
+    return s !== undefined && checkAsync(...s);
+  };
+  return { name, keyId, type, publicKey, verify, verifyAsync };
 }
 
 export interface SignerOptions {

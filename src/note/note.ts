@@ -115,19 +115,57 @@ export function openNote(
   verifiers: readonly Verifier[],
   limits: NoteLimits = {},
 ): OpenedNote {
+  const { note, bytes, known } = signaturesToCheck(message, verifiers, limits);
+  // Stops at the first bad signature: a note stuffed with forged lines costs one check.
+  const verdicts: boolean[] = [];
+  for (const k of known) {
+    verdicts.push(k.verifier.verify(bytes, k.signature));
+    if (!verdicts.at(-1)) break;
+  }
+  return opened(message, note, known, verdicts);
+}
+
+/** openNote with the signatures checked off the event loop where the verifiers can. */
+export async function openNoteAsync(
+  message: Uint8Array | string,
+  verifiers: readonly Verifier[],
+  limits: NoteLimits = {},
+): Promise<OpenedNote> {
+  const { note, bytes, known } = signaturesToCheck(message, verifiers, limits);
+  const verdicts: boolean[] = [];
+  for (const k of known) {
+    verdicts.push(await k.verifier.verifyAsync(bytes, k.signature));
+    if (!verdicts.at(-1)) break;
+  }
+  return opened(message, note, known, verdicts);
+}
+
+type KnownSignature = NoteSignature & { verifier: Verifier };
+
+function signaturesToCheck(message: Uint8Array | string, verifiers: readonly Verifier[], limits: NoteLimits) {
   const note = parseNote(message, limits);
-  const bytes = utf8(note.text);
-  const verified: (NoteSignature & { verifier: Verifier })[] = [];
+  const known: KnownSignature[] = [];
   for (const sig of note.signatures) {
     const verifier = verifiers.find((v) => v.name === sig.name && v.keyId === sig.keyId);
-    if (!verifier) continue;
-    if (!verifier.verify(bytes, sig.signature)) {
-      throw new VellumError('VERIFICATION_FAILED', `invalid signature by ${sig.name}`, { note: message });
-    }
-    verified.push({ ...sig, verifier });
+    if (verifier) known.push({ ...sig, verifier });
   }
-  if (verified.length === 0) {
+  return { note, bytes: utf8(note.text), known };
+}
+
+function opened(
+  message: Uint8Array | string,
+  note: Note,
+  known: readonly KnownSignature[],
+  verdicts: readonly boolean[],
+): OpenedNote {
+  const bad = verdicts.indexOf(false);
+  if (bad >= 0) {
+    throw new VellumError('VERIFICATION_FAILED', `invalid signature by ${known[bad]!.name}`, {
+      note: message,
+    });
+  }
+  if (known.length === 0) {
     throw new VellumError('VERIFICATION_FAILED', 'note has no signature by a known key', { note: message });
   }
-  return { ...note, verified };
+  return { ...note, verified: [...known] };
 }

@@ -188,6 +188,9 @@ describe('client against a lying server', () => {
       c[at]! ^= 1;
       return c;
     };
+    const stranger = parseSignerKey(generateKey(origin).signerKey);
+    const forged = await TransparencyLog.open(new MemoryStore(), { origin, signer: stranger, maxDelayMs: 0 });
+    await forged.append(utf8('forged'));
     const appendLies: [string, Tamper][] = [
       ['index', (_, r) => ({ ...r, index: 0n })],
       ['proof bit', (_, r) => ({ ...r, proof: flip(r.proof as Uint8Array, 33) })],
@@ -195,14 +198,13 @@ describe('client against a lying server', () => {
       ['proof ragged', (_, r) => ({ ...r, proof: (r.proof as Uint8Array).subarray(1) })],
       ['leaf hash', (_, r) => ({ ...r, leafHash: flip(r.leafHash as Uint8Array, 0) })],
       ['other note', (_, r) => ({ ...r, checkpoint: other.latestCheckpoint().note })],
+      ['another key', (_, r) => ({ ...r, checkpoint: forged.latestCheckpoint().note })],
     ];
     for (const [name, lie] of appendLies) {
       mode.tamper = (method, r) => (method === 'append' ? lie(method, r) : r);
       const err = await client.append(utf8(`new event ${name}`)).catch((e) => e);
       expect(err, name).toMatchObject({ code: 'VERIFICATION_FAILED' });
     }
-    const stranger = parseSignerKey(generateKey(origin).signerKey);
-    const forged = await TransparencyLog.open(new MemoryStore(), { origin, signer: stranger, maxDelayMs: 0 });
     mode.tamper = (method, r) =>
       method === 'getCheckpoint' ? { ...r, checkpoint: forged.latestCheckpoint().note } : r;
     await expect(createLogClient({ address, verifierKey: vkey }).checkpoint()).rejects.toMatchObject({

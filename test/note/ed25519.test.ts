@@ -62,6 +62,21 @@ describe('Ed25519: node:crypto and noble', () => {
     }
   });
 
+  it("node:crypto's thread-pool check gives the synchronous verdict on every single-bit change", async () => {
+    const seed = seedOf(5);
+    const msg = utf8('off the event loop');
+    const sig = nobleEd25519.signer(seed)(msg);
+    const pub = publicKeyOf(seed);
+    const cases: [Uint8Array, Uint8Array, Uint8Array][] = [[sig, msg, pub]];
+    for (let bit = 0; bit < 512; bit++) cases.push([flipBit(sig, bit), msg, pub]);
+    for (let bit = 0; bit < msg.length * 8; bit++) cases.push([sig, flipBit(msg, bit), pub]);
+    for (let bit = 0; bit < 256; bit++) cases.push([sig, msg, flipBit(pub, bit)]);
+    cases.push([sig.subarray(1), msg, pub]);
+    const verdicts = await Promise.all(cases.map(([s, m, p]) => nodeEd25519.verifierAsync!(p)(s, m)));
+    expect(verdicts).toEqual(cases.map(([s, m, p]) => nodeEd25519.verifier(p)(s, m)));
+    expect(verdicts.filter(Boolean)).toHaveLength(1);
+  });
+
   it('refuse non-canonical S (S + L) and non-canonical point encodings (y + p)', () => {
     const seed = seedOf(9);
     const msg = utf8('canonical');

@@ -1,11 +1,13 @@
 // Every single-bit change of a note, key string or receipt must be rejected (DESIGN §8.10).
 import { describe, expect, it } from 'vitest';
 import { defaultHasher as H } from '../../src/merkle/index.js';
+import { nodeEd25519 } from '../../src/node-ed25519.js';
 import {
   COSIGNATURE_V1,
   decodeUtf8,
   formatReceipt,
   openNote,
+  openNoteAsync,
   parseSignerKey,
   parseVerifierKey,
   signerFromSeed,
@@ -33,6 +35,21 @@ describe('mutations', () => {
       n++;
     }
     expect(n).toBe(utf8(v.checkpoint!).length * 8);
+  });
+
+  it('every bit flip of a signed checkpoint is rejected by the thread-pool check too (node:crypto)', async () => {
+    const nodeKey = parseVerifierKey(v.logVkey!, nodeEd25519);
+    expect((await openNoteAsync(v.checkpoint!, [nodeKey])).verified).toHaveLength(1);
+    const verdicts = await Promise.all(
+      [...bitFlips(utf8(v.checkpoint!))].map((bytes) =>
+        openNoteAsync(bytes, [nodeKey]).then(
+          () => 'accepted',
+          (e: { code?: string }) => e.code,
+        ),
+      ),
+    );
+    expect(verdicts).toHaveLength(utf8(v.checkpoint!).length * 8);
+    expect(verdicts.filter((x) => x === 'accepted')).toEqual([]);
   });
 
   it('every bit flip of a verifier key string either fails to parse or rejects the note', () => {
