@@ -61,6 +61,12 @@ interface OpenedNote {
   readonly proofs: InclusionVerifier;
 }
 
+/** A note's check: pending or settled, and once it succeeded, its result at hand. */
+interface NoteCheck {
+  readonly opening: Promise<OpenedNote>;
+  ready?: OpenedNote;
+}
+
 /** A verified append whose inclusion proof (and receipt text) is made when first read. */
 class Appended implements VerifiedAppend {
   #proof: readonly Uint8Array[] | undefined;
@@ -219,13 +225,10 @@ export class LogClient {
    * costs ~90 µs here (node:crypto), far more than a proof, and receipts of one batch share
    * most of their nodes.
    */
-  readonly #notes = new Map<string, { opening: Promise<OpenedNote>; ready?: OpenedNote }>();
+  readonly #notes = new Map<string, NoteCheck>();
 
-  #remember(
-    note: string,
-    opening: Promise<OpenedNote>,
-  ): { opening: Promise<OpenedNote>; ready?: OpenedNote } {
-    const entry: { opening: Promise<OpenedNote>; ready?: OpenedNote } = { opening };
+  #remember(note: string, opening: Promise<OpenedNote>): NoteCheck {
+    const entry: NoteCheck = { opening };
     opening.then(
       (opened) => {
         entry.ready = opened;
