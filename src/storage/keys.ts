@@ -20,12 +20,14 @@ export function readUint64Key(k: Uint8Array): bigint {
  * A dedup row's value: the index big-endian in as few bytes as hold it (at least one). Below
  * 2^24 entries that is 3 bytes instead of 8, about 5 bytes per entry on disk. Rows written by
  * earlier builds hold all 8 bytes; readUintBE reads both.
+ *
+ * `bytes[at .. at+8)` already holds the index as a big-endian uint64 (the caller writes it
+ * with the DataView it has); the result is the view past its leading zero bytes.
  */
-export function writeMinimalUint(n: bigint, into: Uint8Array, at: number): Uint8Array {
-  new DataView(into.buffer, into.byteOffset).setBigUint64(at, n);
+export function minimalUint(bytes: Uint8Array, at: number): Uint8Array {
   let first = at;
-  while (first < at + 7 && into[first] === 0) first++;
-  return into.subarray(first, at + 8);
+  while (first < at + 7 && bytes[first] === 0) first++;
+  return bytes.subarray(first, at + 8);
 }
 
 /** A big-endian unsigned integer of 1 to 8 bytes; undefined for any other length. */

@@ -8,7 +8,7 @@
 import { Level } from 'level';
 import { VellumError } from '../error.js';
 import { type TileId, tileWidth } from '../merkle/tiles.js';
-import { readUint64Key, readUintBE, tileKey, uint64Key, writeMinimalUint } from './keys.js';
+import { minimalUint, readUint64Key, readUintBE, tileKey, uint64Key } from './keys.js';
 import { checkCommitStart, type IntegrationBatch, type LogStore, SCHEMA_VERSION } from './log-store.js';
 
 type Bytes = Uint8Array;
@@ -187,15 +187,18 @@ export class LevelStore implements LogStore {
     const keys = new Uint8Array(n * (9 + 33 + 8));
     const view = new DataView(keys.buffer);
     for (let i = 0; i < n; i++) {
+      const index = batch.size1 + BigInt(i);
       const e = i * 9;
       keys[e] = ENTRIES;
-      view.setBigUint64(e + 1, batch.size1 + BigInt(i));
+      view.setBigUint64(e + 1, index);
       const d = n * 9 + i * 33;
       keys[d] = DEDUP;
       keys.set(batch.leafHashes[i]!, d + 1);
       const key = keys.subarray(e, e + 9);
       b.put(key, batch.entries[i]!);
-      b.put(keys.subarray(d, d + 33), writeMinimalUint(batch.size1 + BigInt(i), keys, n * 42 + i * 8));
+      const v = n * 42 + i * 8;
+      view.setBigUint64(v, index);
+      b.put(keys.subarray(d, d + 33), minimalUint(keys, v));
     }
     for (const t of batch.tiles) {
       const old = tileWidth(t, batch.size1);
