@@ -33,6 +33,13 @@ export const ConfigSchema = z
     maxDelayMs: int(0, 1000).default(0),
     maxPending: int(1, 10_000_000).default(65_536),
     maxEntryBytes: int(1, 16 * 1024 * 1024).default(64 * 1024),
+    /** Full tiles kept expanded in memory, ~16 KiB each: 4096 hold a 1,048,576-entry tree's. */
+    tileCacheSize: int(0, 1_000_000).default(4096),
+    /**
+     * LevelDB table files kept open (and memory-mapped, which counts in RSS). Fewer trade RSS
+     * for append speed on large logs: BENCHMARKS.md measures both at 10M entries.
+     */
+    leveldbMaxOpenFiles: int(74, 50_000).default(1000), // LevelDB's own range (SanitizeOptions)
     /** fsync every integration batch. Turning it off risks losing acknowledged entries. */
     durable: bool.default(true),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -40,7 +40,10 @@ export async function serve(config: Config, logger = pino({ level: config.logLev
   if (key.created) logger.info({ key: config.key }, 'generated a new signing key');
   const metrics = new Metrics();
   const log = await TransparencyLog.open(
-    new LevelStore(join(config.data, 'db'), { durable: config.durable }),
+    new LevelStore(join(config.data, 'db'), {
+      durable: config.durable,
+      maxOpenFiles: config.leveldbMaxOpenFiles,
+    }),
     {
       origin: config.origin,
       signer: key.signer,
@@ -48,6 +51,7 @@ export async function serve(config: Config, logger = pino({ level: config.logLev
       maxDelayMs: config.maxDelayMs,
       maxPending: config.maxPending,
       maxEntryBytes: config.maxEntryBytes,
+      tileCacheSize: config.tileCacheSize,
       onIntegrated: (info) => metrics.integrated(info),
     },
   );

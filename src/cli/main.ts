@@ -44,6 +44,8 @@ program
   .option('--max-delay-ms <ms>', 'how long a batch waits to fill (0: group commit only) [0]')
   .option('--max-pending <n>', 'sequencer pool size; beyond it appends are refused [65536]')
   .option('--max-entry-bytes <n>', 'largest entry [65536]')
+  .option('--tile-cache-size <tiles>', 'full tiles kept expanded in memory, ~16 KiB each [4096]')
+  .option('--leveldb-max-open-files <n>', 'LevelDB table files kept open and mapped [1000]')
   .addOption(new Option('--durable <bool>', 'fsync every batch [true]'))
   .option('--log-level <level>', 'pino log level [info]')
   .option('--tls-cert <file>', 'TLS certificate chain (PEM)')

@@ -16,6 +16,8 @@ type Bytes = Uint8Array;
 export interface LevelStoreOptions {
   /** fsync every commit (group commit: one fsync per integration batch). Default true. */
   durable?: boolean;
+  /** LevelDB's max_open_files (its table cache; open tables are memory-mapped). Default 1000. */
+  maxOpenFiles?: number;
 }
 
 const enc = new TextEncoder();
@@ -74,7 +76,11 @@ export class LevelStore implements LogStore {
     options: LevelStoreOptions = {},
   ) {
     this.#durable = options.durable ?? true;
-    this.#db = new Level<Bytes, Bytes>(path, { keyEncoding: 'view', valueEncoding: 'view' });
+    this.#db = new Level<Bytes, Bytes>(path, {
+      keyEncoding: 'view',
+      valueEncoding: 'view',
+      maxOpenFiles: options.maxOpenFiles ?? 1000,
+    });
   }
 
   async open(origin: string): Promise<void> {

@@ -9,6 +9,7 @@ describe('config', () => {
   it('has working defaults', () => {
     const c = loadConfig({});
     expect(c).toMatchObject({ data: './data', listen: '127.0.0.1:50051', durable: true, maxBatch: 1024 });
+    expect(c).toMatchObject({ tileCacheSize: 4096, leveldbMaxOpenFiles: 1000 });
     expect(c.key).toBe(join('./data', 'log.key'));
   });
 
@@ -18,10 +19,14 @@ describe('config', () => {
     writeFileSync(file, 'origin: file.example/log\nmaxBatch: 10\nmaxDelayMs: 7\n');
     const c = loadConfig({
       file,
-      env: { [envName('maxBatch')]: '20', VELLUM_DURABLE: 'false' },
+      env: { [envName('maxBatch')]: '20', VELLUM_DURABLE: 'false', VELLUM_LEVELDB_MAX_OPEN_FILES: '80' },
       flags: { maxDelayMs: '9', listen: undefined },
     });
     expect(c).toMatchObject({ origin: 'file.example/log', maxBatch: 20, maxDelayMs: 9, durable: false });
+    expect(c.leveldbMaxOpenFiles).toBe(80);
+    expect(() => loadConfig({ flags: { leveldbMaxOpenFiles: '10' } })).toThrow(
+      expect.objectContaining({ code: 'CONFIG' }),
+    );
     expect(envName('metricsListen')).toBe('VELLUM_METRICS_LISTEN');
   });
 
@@ -54,6 +59,8 @@ describe('config', () => {
         'maxBatch',
         'maxDelayMs',
         'durable',
+        'tileCacheSize',
+        'leveldbMaxOpenFiles',
         'metricsListen',
         'logLevel',
         'tlsCert',

@@ -57,6 +57,29 @@ describe('gRPC service', () => {
     client.close();
   });
 
+  it('serves with no tile cache and LevelDB at its fewest open tables, across a restart', async () => {
+    const lean = await startServer({ tileCacheSize: 0, leveldbMaxOpenFiles: 74 });
+    try {
+      const client = lean.client();
+      const appended = await client.appendMany(
+        Array.from({ length: 1500 }, (_, i) => utf8(`lean ${i}`)),
+        { chunkSize: 500 },
+      );
+      expect(appended.at(-1)!.index).toBe(1499n);
+      const proofs = await client.inclusionProofs([0n, 255n, 256n, 1023n, 1499n], 1500n);
+      expect(proofs.map((p) => p.leafHash)).toEqual(
+        [0, 255, 256, 1023, 1499].map((i) => H.leafHash(utf8(`lean ${i}`))),
+      );
+      client.close();
+      await lean.restart();
+      const after = lean.client();
+      expect(await after.audit()).toMatchObject({ ok: true, size: 1500n });
+      after.close();
+    } finally {
+      await lean.stop();
+    }
+  });
+
   it('Append: index, checkpoint and packed proof make a receipt that verifies offline, duplicates too', async () => {
     const client = server.client();
     const verifier = client.verifier;
