@@ -235,6 +235,7 @@ export class LogClient {
       },
       () => {}, // the caller awaiting `opening` gets the error
     );
+    this.#notes.delete(note); // a replaced check does not count against the others
     if (this.#notes.size >= 16) this.#notes.delete(this.#notes.keys().next().value!);
     this.#notes.set(note, entry);
     return entry;

@@ -205,29 +205,33 @@ describe('hostile input', () => {
       end() {},
     });
     (handlers.appendStream as (c: unknown) => void)(call);
-    // The transport delivers a writer's requests only while the stream is not paused.
+    // The transport delivers a writer's requests only while the stream is not paused. Each
+    // phase floods until the handler has written `answers` answers and paused again: that end
+    // state does not depend on how fast the appends run (a handler that never pauses takes
+    // all 1,000 requests).
     let sent = 0;
-    const flood = async () => {
-      for (let idle = 0; idle < 20; ) {
-        if (!paused && sent < 1000) {
+    const flood = async (answers: number) => {
+      for (let ticks = 0; sent < 1000 && ticks < 2500 && !(paused && writes.length >= answers); ticks++) {
+        if (!paused) {
           const entries = [utf8(`stall ${sent} a`), utf8(`stall ${sent} b`)];
           call.emit('data', create(AppendStreamRequestSchema, { entries }));
           sent++;
-          idle = 0;
-        } else idle++;
+        }
         await new Promise((r) => setTimeout(r, 2));
       }
     };
-    await flood();
     const limit = RPC_DEFAULTS.maxMessagesInFlight;
+    await flood(1);
     // One answer was written and waits for 'drain'; the next `limit` requests wait behind it.
-    expect(writes).toHaveLength(1);
     expect(paused).toBe(true);
     expect(sent).toBe(limit + 1);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(writes).toHaveLength(1);
+    expect(paused).toBe(true);
     expect(memLog.size).toBe(BigInt(2 * sent));
     // Each drain lets exactly one more answer out and one more request in.
     call.emit('drain');
-    await flood();
+    await flood(2);
     expect(writes).toHaveLength(2);
     expect(sent).toBe(limit + 2);
     call.emit('cancelled');
