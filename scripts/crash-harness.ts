@@ -11,13 +11,12 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogClient, type LogClient } from '../client/log-client.js';
-import { fsck } from '../src/fsck.js';
+import { fsckDataDir } from '../src/fsck.js';
 import { defaultHasher as H } from '../src/merkle/hash.js';
 import { verifyConsistency, verifyInclusion } from '../src/merkle/verify.js';
 import { encodeBase64 } from '../src/note/encoding.js';
 import { parseVerifierKey, type Verifier } from '../src/note/keys.js';
 import { parseReceipt, verifyReceipt } from '../src/note/receipt.js';
-import { LevelStore } from '../src/storage/level-store.js';
 import { spawnWithPort } from './bench/process.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -285,16 +284,10 @@ async function offlineCheck(
   summary: CrashSummary,
   problem: (p: string) => void,
 ) {
-  const store = new LevelStore(join(dataDir, 'db'));
-  await store.open(vkey.name);
-  try {
-    const r = await fsck(store, vkey);
-    summary.fscks++;
-    for (const p of r.problems) problem(`fsck after a kill: ${p.message}`);
-    if (!r.ok) summary.corrupt++;
-  } finally {
-    await store.close();
-  }
+  const r = await fsckDataDir(dataDir, vkey);
+  summary.fscks++;
+  for (const p of r.problems) problem(`fsck after a kill: ${p.message}`);
+  if (!r.ok) summary.corrupt++;
 }
 
 async function checkPrefix(

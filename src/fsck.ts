@@ -2,6 +2,8 @@
 // and holds every tile, checkpoint and dedup row to it. Finds any flipped byte in a stored
 // entry, tile or checkpoint and names the first bad index, tile or checkpoint.
 
+import { join } from 'node:path';
+import { isVellumError } from './error.js';
 import { CompactRange } from './merkle/compact-range.js';
 import { bytesEqual, HASH_SIZE } from './merkle/hash.js';
 import { formatTilePath, TILE_HEIGHT, type TileId, tileWidth } from './merkle/tiles.js';
@@ -10,7 +12,8 @@ import { type Checkpoint, openCheckpoint } from './note/checkpoint.js';
 import { decodeUtf8, encodeBase64 } from './note/encoding.js';
 import type { Verifier } from './note/keys.js';
 import { readUint64Key, tileKey } from './storage/keys.js';
-import type { LevelStore } from './storage/level-store.js';
+import { LevelStore } from './storage/level-store.js';
+import { spanBytes, spanCount } from './storage/spans.js';
 
 export interface FsckProblem {
   readonly kind: 'entry' | 'tile' | 'checkpoint' | 'dedup' | 'store';
@@ -33,6 +36,27 @@ export interface FsckResult {
 const CHUNK = 10_000n;
 const MAX_PROBLEMS = 100;
 const keyName = (k: Uint8Array) => encodeBase64(k);
+
+/**
+ * fsck of a data directory (`<dir>/db`): a store too damaged to open is a failed check with
+ * one 'store' problem, not an exception; only a failure of the medium itself throws.
+ */
+export async function fsckDataDir(dir: string, verifier: Verifier): Promise<FsckResult> {
+  const store = new LevelStore(join(dir, 'db'));
+  try {
+    await store.open(verifier.name);
+  } catch (e) {
+    await store.close().catch(() => {});
+    if (!isVellumError(e) || e.code !== 'CORRUPT') throw e;
+    const problem: FsckProblem = { kind: 'store', message: `the store cannot be opened: ${e.message}` };
+    return { ok: false, size: 0n, entries: 0n, tiles: 0, checkpoints: 0, problems: [problem] };
+  }
+  try {
+    return await fsck(store, verifier);
+  } finally {
+    await store.close();
+  }
+}
 
 export async function fsck(store: LevelStore, verifier: Verifier): Promise<FsckResult> {
   const problems: FsckProblem[] = [];
@@ -153,15 +177,29 @@ export async function fsck(store: LevelStore, verifier: Verifier): Promise<FsckR
     }
 
     // 4. Nothing stored beyond what the checkpoints cover, and no stray tiles or dedup rows.
-    for await (const [k] of store.scan('entries')) {
-      const index = readUint64Key(k);
-      if (index >= size)
+    // The entry spans tile the index range [0, size) and the entry file's bytes without gaps.
+    let nextIndex = 0n;
+    let nextByte = 0;
+    for await (const span of store.spans()) {
+      if (span.start !== nextIndex || span.offset !== nextByte) {
         report({
           kind: 'entry',
-          index,
-          message: `entry ${index} is past the latest checkpoint (size ${size})`,
+          index: span.start,
+          message: `entry span ${span.start} at byte ${span.offset} does not follow the one before it (index ${nextIndex}, byte ${nextByte})`,
         });
+      }
+      nextIndex = span.start + BigInt(spanCount(span));
+      nextByte = span.offset + spanBytes(span);
     }
+    if (nextIndex !== size)
+      report({
+        kind: 'entry',
+        index: nextIndex,
+        message: `entry spans end at ${nextIndex}, not at size ${size}`,
+      });
+    const fileLength = await store.entryFileLength();
+    if (fileLength < nextByte)
+      report({ kind: 'entry', message: `the entry file ends at byte ${fileLength}, entries at ${nextByte}` });
     const expectedKeys = new Set<string>();
     for (let level = 0; size >> BigInt(TILE_HEIGHT * level) > 0n; level++) {
       const count = ((size >> BigInt(TILE_HEIGHT * level)) + 255n) / 256n;

@@ -4,10 +4,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { loadConfig } from '../config.js';
-import { fsck } from '../fsck.js';
+import { fsckDataDir } from '../fsck.js';
 import { formatVerifierKey, generateKey, parseSignerKey, verifierOf } from '../note/keys.js';
 import { serve } from '../serve.js';
-import { LevelStore } from '../storage/level-store.js';
 import { addClientCommands, type ClientFlags, loadVerifier, type Runner } from './client-commands.js';
 import { EXIT_OK, EXIT_USAGE, EXIT_VERIFY, report, toJson } from './output.js';
 
@@ -108,22 +107,16 @@ program
   .action(
     run(async (flags: ClientFlags & { data?: string }) => {
       const verifier = loadVerifier(flags.vkey ?? join(flags.data!, 'log.vkey'));
-      const store = new LevelStore(join(flags.data!, 'db'));
-      await store.open(verifier.name);
-      try {
-        const r = await fsck(store, verifier);
-        if (flags.json) process.stdout.write(`${toJson(r)}\n`);
-        else {
-          process.stdout.write(
-            r.ok
-              ? `fsck ok: ${r.entries} entries, ${r.tiles} tiles and ${r.checkpoints} checkpoints agree with the signed size-${r.size} tree\n`
-              : `fsck FAILED (${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}):\n${r.problems.map((p) => `  ${p.message}`).join('\n')}\n`,
-          );
-        }
-        return r.ok ? EXIT_OK : EXIT_VERIFY;
-      } finally {
-        await store.close();
+      const r = await fsckDataDir(flags.data!, verifier);
+      if (flags.json) process.stdout.write(`${toJson(r)}\n`);
+      else {
+        process.stdout.write(
+          r.ok
+            ? `fsck ok: ${r.entries} entries, ${r.tiles} tiles and ${r.checkpoints} checkpoints agree with the signed size-${r.size} tree\n`
+            : `fsck FAILED (${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}):\n${r.problems.map((p) => `  ${p.message}`).join('\n')}\n`,
+        );
       }
+      return r.ok ? EXIT_OK : EXIT_VERIFY;
     }),
   );
 

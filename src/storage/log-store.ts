@@ -53,7 +53,7 @@ export interface LogStore {
   close(): Promise<void>;
 }
 
-export const SCHEMA_VERSION = '1';
+export const SCHEMA_VERSION = '2';
 
 /**
  * The commit precondition every store enforces: a batch starts at the committed size (a new

@@ -1,13 +1,25 @@
-// LevelDB layout details the conformance suite cannot see: the dedup value's width, and rows
-// written by earlier builds.
-import { mkdtempSync, rmSync } from 'node:fs';
+// LevelDB layout details the conformance suite cannot see: the dedup value's width, rows
+// written by earlier builds, the entry file's tail after a crash, and schema 1 stores.
+import {
+  appendFileSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { Level } from 'level';
 import { afterEach, describe, expect, it } from 'vitest';
-import { minimalUint, readUintBE } from '../../src/storage/keys.js';
+import { fsckDataDir } from '../../src/fsck.js';
+import { minimalUint, readUint64Key, readUintBE, uint64Key } from '../../src/storage/keys.js';
 import { LevelStore } from '../../src/storage/level-store.js';
+import { decodeSpan } from '../../src/storage/spans.js';
+import { openLog, verifier } from '../helpers/log.js';
+import { utf8 } from '../helpers/vectors.js';
 
 const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
 
@@ -50,13 +62,6 @@ describe('LevelStore dedup rows on disk', () => {
   const leafHash = (n: number) => new Uint8Array(32).fill(n);
   const dedupKey = (h: Uint8Array) => new Uint8Array([0x64, ...h]);
 
-  async function withRaw(path: string, f: (db: Level<Uint8Array, Uint8Array>) => Promise<void>) {
-    const db = new Level<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' });
-    await db.open();
-    await f(db);
-    await db.close();
-  }
-
   it('writes the index in as few bytes as hold it and still reads 8-byte rows', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vellum-level-'));
     dirs.push(dir);
@@ -91,5 +96,125 @@ describe('LevelStore dedup rows on disk', () => {
     ).toEqual([0n, 299n, 258n, undefined]);
     await expect(reopened.findLeafHashes([leafHash(0xbb)])).rejects.toMatchObject({ code: 'CORRUPT' });
     await reopened.close();
+  });
+});
+
+async function withRaw(path: string, f: (db: Level<Uint8Array, Uint8Array>) => Promise<void>) {
+  const db = new Level<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' });
+  await db.open();
+  try {
+    await f(db);
+  } finally {
+    await db.close();
+  }
+}
+
+const prefixed = (space: string, rest: Uint8Array) => new Uint8Array([space.charCodeAt(0), ...rest]);
+
+describe('the entry file', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  /** A data dir (`<dir>/db`) holding `n` entries appended in batches of `batch`. */
+  async function filled(n: number, batch: number) {
+    const dir = mkdtempSync(join(tmpdir(), 'vellum-entries-'));
+    dirs.push(dir);
+    const log = await openLog(new LevelStore(join(dir, 'db')), { maxBatch: batch });
+    const entries = Array.from({ length: n }, (_, i) => utf8(`entry ${i} ${'x'.repeat(i % 37)}`));
+    for (let at = 0; at < n; at += 250)
+      await Promise.all(entries.slice(at, at + 250).map((e) => log.append(e)));
+    await log.close();
+    return { dir, db: join(dir, 'db'), entries };
+  }
+
+  async function readAll(db: string, size: number) {
+    const store = new LevelStore(db);
+    await store.open(verifier.name);
+    try {
+      return await store.readEntries(0n, BigInt(size));
+    } finally {
+      await store.close();
+    }
+  }
+
+  it('holds every entry end to end, one span row per batch, no entry rows in LevelDB', async () => {
+    const { db, entries } = await filled(600, 97);
+    const bytes = readFileSync(join(db, 'entries'));
+    expect(Buffer.compare(bytes, Buffer.concat(entries))).toBe(0);
+    await withRaw(db, async (raw) => {
+      const spans = await raw.iterator({ gt: new Uint8Array([0x73]), lt: new Uint8Array([0x74]) }).all();
+      expect(spans.length).toBeGreaterThanOrEqual(Math.ceil(600 / 97));
+      const covered = spans.reduce((n, [k, v]) => {
+        expect(readUint64Key(k.subarray(1))).toBe(BigInt(n));
+        return n + decodeSpan(0n, v).lengths.length;
+      }, 0);
+      expect(covered).toBe(600);
+      expect(await raw.keys({ gt: new Uint8Array([0x65]), lt: new Uint8Array([0x66]) }).all()).toEqual([]);
+    });
+    expect((await readAll(db, 600)).map((e) => Buffer.from(e).toString())).toEqual(
+      entries.map((e) => Buffer.from(e).toString()),
+    );
+  });
+
+  it('bytes an uncommitted batch left past the end are overwritten by the next batch', async () => {
+    const { dir, db, entries } = await filled(300, 64);
+    // A crash after the batch's bytes were written and synced, before its LevelDB commit.
+    appendFileSync(join(db, 'entries'), new Uint8Array(5000).fill(0xee));
+    const log = await openLog(new LevelStore(db));
+    const more = Array.from({ length: 40 }, (_, i) => utf8(`after the crash ${i}`));
+    await Promise.all(more.map((e) => log.append(e)));
+    expect((await log.getEntries(0n, 340n)).map((e) => Buffer.from(e).toString())).toEqual(
+      [...entries, ...more].map((e) => Buffer.from(e).toString()),
+    );
+    await log.close();
+    expect((await fsckDataDir(dir, verifier)).ok).toBe(true);
+  });
+
+  it('a schema 1 store (entries as LevelDB rows) is moved to the entry file at open, even after an interrupted move', async () => {
+    const { dir, db, entries } = await filled(700, 128);
+    // Turn the store back into schema 1: entry rows, no spans, no entry file. Then play an
+    // interrupted move: one span row and half a file written, the schema still 1.
+    const spanRows: [Uint8Array, Uint8Array][] = [];
+    await withRaw(db, async (raw) => {
+      spanRows.push(
+        ...(await raw.iterator({ gt: new Uint8Array([0x73]), lt: new Uint8Array([0x74]) }).all()),
+      );
+      const b = raw.batch();
+      for (const [k] of spanRows) b.del(k);
+      entries.forEach((e, i) => b.put(prefixed('e', uint64Key(BigInt(i))), e));
+      b.put(prefixed('m', utf8('schema')), utf8('1'));
+      b.put(spanRows[0]![0], spanRows[0]![1]);
+      await b.write();
+    });
+    const file = join(db, 'entries');
+    const bytes = readFileSync(file);
+    writeFileSync(file, bytes.subarray(0, bytes.length >> 1));
+
+    const moved = await readAll(db, 700);
+    expect(moved.map((e) => Buffer.from(e).toString())).toEqual(
+      entries.map((e) => Buffer.from(e).toString()),
+    );
+    expect(Buffer.compare(readFileSync(file), bytes)).toBe(0);
+    await withRaw(db, async (raw) => {
+      expect(Buffer.from((await raw.get(prefixed('m', utf8('schema'))))!).toString()).toBe('2');
+      expect(await raw.keys({ gt: new Uint8Array([0x65]), lt: new Uint8Array([0x66]) }).all()).toEqual([]);
+      // Legacy rows left by a move that flipped the schema and stopped before clearing them.
+      await raw.put(prefixed('e', uint64Key(3n)), entries[3]!);
+    });
+    expect((await fsckDataDir(dir, verifier)).ok).toBe(true);
+    await withRaw(db, async (raw) => {
+      expect(await raw.keys({ gt: new Uint8Array([0x65]), lt: new Uint8Array([0x66]) }).all()).toEqual([]);
+    });
+  });
+
+  it('a store with no entry file but committed entries refuses to open, and releases LevelDB', async () => {
+    const { db } = await filled(10, 4);
+    unlinkSync(join(db, 'entries'));
+    await expect(new LevelStore(db).open(verifier.name)).rejects.toMatchObject({ code: 'CORRUPT' });
+    // The failed open let go of LevelDB's lock: a raw handle opens.
+    await withRaw(db, async () => {});
+    expect(existsSync(join(db, 'entries'))).toBe(true); // created empty, never cut
   });
 });
