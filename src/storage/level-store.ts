@@ -138,7 +138,7 @@ export class LevelStore implements LogStore {
           .put(prefixed(META, enc.encode('origin')), enc.encode(origin))
           .write({ sync: this.#durable });
       }
-      this.#entries = await EntryFile.open(join(this.path, 'entries'));
+      this.#entries = await EntryFile.open(join(this.path, 'entries'), this.#durable);
       this.#legacy = schema === '1';
       await this.#reload();
       if (this.#legacy) await this.#moveLegacyEntries();
@@ -317,7 +317,6 @@ export class LevelStore implements LogStore {
       // The entries' bytes are durable before the batch that covers them (entry-file.ts).
       if (n > 0) {
         await this.#entries!.write(this.#end, batch.entries);
-        if (this.#durable) await this.#entries!.sync();
       }
       await b.write({ sync: this.#durable });
     } catch (e) {
