@@ -259,8 +259,11 @@ export class TransparencyLog {
     };
     const signed = { checkpoint, note: signCheckpoint(checkpoint, [this.options.signer]) };
     this.#tip = ext.state;
+    // The store may write this batch's entries while the batch before it commits.
+    const entries = fresh.map((i) => i.entry);
+    this.#store.stage?.(base.size, entries);
     return () => {
-      const done = this.#commit(generation, base.size, fresh, ext, signed).then(() =>
+      const done = this.#commit(generation, base.size, entries, fresh, ext, signed).then(() =>
         this.#receipts(items, found, fresh, ext.state, ext.completed, signed, started),
       );
       this.#lastCommit = done.then(
@@ -274,6 +277,7 @@ export class TransparencyLog {
   async #commit(
     generation: number,
     size1: bigint,
+    entries: readonly Uint8Array[],
     fresh: readonly PoolItem[],
     ext: Extension,
     signed: SignedCheckpoint,
@@ -286,7 +290,7 @@ export class TransparencyLog {
       await this.#store.commit({
         size1,
         size2: ext.state.size,
-        entries: fresh.map((i) => i.entry),
+        entries,
         leafHashes: fresh.map((i) => i.leafHash),
         tiles: ext.tiles,
         checkpoint: utf8(signed.note),

@@ -88,6 +88,14 @@ export class LevelStore implements LogStore {
   #size: bigint | undefined;
   /** Entry file offset past the last committed entry: where the next batch's bytes go. */
   #end = 0;
+  /**
+   * Staging (see stage()): the size and file offset after the last batch handed over, staged
+   * or committing; undefined from a failed commit until a commit has let every earlier write
+   * settle. Staged writes by the size they start at, and every write not yet settled.
+   */
+  #next: { size: bigint; offset: number } | undefined;
+  readonly #staged = new Map<bigint, { entries: readonly Bytes[]; offset: number; written: Promise<void> }>();
+  readonly #writes = new Set<Promise<void>>();
   /** A schema 1 store whose entries are not yet all in the entry file. */
   #legacy = false;
 
@@ -145,6 +153,7 @@ export class LevelStore implements LogStore {
       // After the schema flip and before the legacy rows were cleared: finish the clear.
       else if ((await this.#db.keys(spaceRange(LEGACY_ENTRIES, 1)).all()).length > 0)
         await this.#clearLegacy();
+      this.#next = { size: this.#size ?? 0n, offset: this.#end };
       const length = await this.#entries.length();
       if (length < this.#end) {
         throw new VellumError(
@@ -285,6 +294,52 @@ export class LevelStore implements LogStore {
     });
   }
 
+  /**
+   * Writes a batch's entry bytes ahead of its commit, while the batch before it is still being
+   * committed: its commit then only waits for that write to finish. A hint; commit() writes
+   * whatever was not staged, or was staged from a view of the store that a failure made stale.
+   * Staged bytes lie past the committed end, so until their batch commits they are as
+   * harmless as a crash's leftovers.
+   */
+  stage(size1: bigint, entries: readonly Bytes[]): void {
+    const next = this.#next;
+    if (next === undefined || next.size !== size1 || entries.length === 0 || this.#staged.size >= 4) return;
+    const written = this.#track(this.#entries!.write(next.offset, entries));
+    this.#staged.set(size1, { entries, offset: next.offset, written });
+    let bytes = 0;
+    for (const e of entries) bytes += e.length;
+    this.#next = { size: size1 + BigInt(entries.length), offset: next.offset + bytes };
+  }
+
+  #track(write: Promise<void>): Promise<void> {
+    this.#writes.add(write);
+    const done = () => this.#writes.delete(write);
+    write.then(done, done);
+    return write;
+  }
+
+  /** The bytes of `batch` at the committed end of the entry file, staged or written now. */
+  async #writeEntries(batch: IntegrationBatch, bytes: number): Promise<void> {
+    const staged = this.#staged.get(batch.size1);
+    for (const k of this.#staged.keys()) if (k <= batch.size1) this.#staged.delete(k);
+    if (
+      staged !== undefined &&
+      staged.offset === this.#end &&
+      staged.entries.length === batch.entries.length &&
+      staged.entries.every((e, i) => e === batch.entries[i])
+    ) {
+      return staged.written;
+    }
+    // Not staged, or staged for other entries (a batch that failed before reaching the store
+    // was prepared at this size): every staged write is void. Let them settle, so none lands
+    // after this one on the same bytes, and restart the chain after this batch.
+    this.#staged.clear();
+    this.#next = undefined;
+    await Promise.allSettled([...this.#writes]);
+    this.#next = { size: batch.size2, offset: this.#end + bytes };
+    if (batch.entries.length > 0) await this.#track(this.#entries!.write(this.#end, batch.entries));
+  }
+
   async commit(batch: IntegrationBatch): Promise<void> {
     // After a failed commit the size is unknown: the batch may or may not have landed.
     if (this.#size === undefined) await guard(() => this.#reload());
@@ -315,12 +370,12 @@ export class LevelStore implements LogStore {
     b.put(indexKey(CHECKPOINTS, batch.size2), batch.checkpoint);
     try {
       // The entries' bytes are durable before the batch that covers them (entry-file.ts).
-      if (n > 0) {
-        await this.#entries!.write(this.#end, batch.entries);
-      }
+      await this.#writeEntries(batch, bytes);
       await b.write({ sync: this.#durable });
     } catch (e) {
       this.#size = undefined;
+      this.#next = undefined;
+      this.#staged.clear();
       throw storageError(e);
     }
     this.#size = batch.size2;

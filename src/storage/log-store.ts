@@ -50,6 +50,13 @@ export interface LogStore {
   /** The index of each leaf hash in the dedup index, or undefined. */
   findLeafHashes(leafHashes: readonly Uint8Array[]): Promise<(bigint | undefined)[]>;
   commit(batch: IntegrationBatch): Promise<void>;
+  /**
+   * Optional hint: the batch that will commit from size1 with these entries, handed over
+   * while an earlier batch may still be committing, so the store can start writing its
+   * bytes. It must change nothing a reader or a later open can see, and commit() must be
+   * correct whether or not it was called, with these entries or others.
+   */
+  stage?(size1: bigint, entries: readonly Uint8Array[]): void;
   close(): Promise<void>;
 }
 

@@ -69,6 +69,11 @@ export class FaultyStore implements LogStore {
     if (this.inFlight > 0) this.lookupsDuringCommit++;
     return this.inner.findLeafHashes(h);
   }
+  stage(size1: bigint, entries: readonly Uint8Array[]) {
+    // Forwarded, so a batch that fails here, before reaching the store, leaves staged bytes
+    // behind for the store to ignore.
+    this.inner.stage?.(size1, entries);
+  }
   async commit(batch: IntegrationBatch) {
     this.inFlight++;
     try {
