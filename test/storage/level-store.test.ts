@@ -183,7 +183,7 @@ describe('the entry file', () => {
       );
       const b = raw.batch();
       for (const [k] of spanRows) b.del(k);
-      entries.forEach((e, i) => b.put(prefixed('e', uint64Key(BigInt(i))), e));
+      for (const [i, e] of entries.entries()) b.put(prefixed('e', uint64Key(BigInt(i))), e);
       b.put(prefixed('m', utf8('schema')), utf8('1'));
       b.put(spanRows[0]![0], spanRows[0]![1]);
       await b.write();
