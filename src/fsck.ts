@@ -46,7 +46,7 @@ export async function fsckDataDir(dir: string, verifier: Verifier): Promise<Fsck
   try {
     await store.open(verifier.name);
   } catch (e) {
-    await store.close().catch(() => {});
+    // open() has already closed the store it could not open.
     if (!isVellumError(e) || e.code !== 'CORRUPT') throw e;
     const problem: FsckProblem = { kind: 'store', message: `the store cannot be opened: ${e.message}` };
     return { ok: false, size: 0n, entries: 0n, tiles: 0, checkpoints: 0, problems: [problem] };
