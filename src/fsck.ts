@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { isVellumError } from './error.js';
 import { CompactRange } from './merkle/compact-range.js';
 import { bytesEqual, HASH_SIZE } from './merkle/hash.js';
-import { formatTilePath, TILE_HEIGHT, type TileId, tileWidth } from './merkle/tiles.js';
+import { formatTilePath, rightEdgeTiles, TILE_HEIGHT, type TileId, tileWidth } from './merkle/tiles.js';
 import { nodeHasher as H } from './node-hasher.js';
 import { type Checkpoint, openCheckpoint } from './note/checkpoint.js';
 import { decodeUtf8, encodeBase64 } from './note/encoding.js';
@@ -200,14 +200,10 @@ export async function fsck(store: LevelStore, verifier: Verifier): Promise<FsckR
     const fileLength = await store.entryFileLength();
     if (fileLength < nextByte)
       report({ kind: 'entry', message: `the entry file ends at byte ${fileLength}, entries at ${nextByte}` });
-    const expectedKeys = new Set<string>();
-    for (let level = 0; size >> BigInt(TILE_HEIGHT * level) > 0n; level++) {
-      const count = ((size >> BigInt(TILE_HEIGHT * level)) + 255n) / 256n;
-      for (let index = 0n; index < count; index++) {
-        const tile = { level, index };
-        expectedKeys.add(keyName(tileKey(tile, tileWidth(tile, size))));
-      }
-    }
+    // Tile rows are the right edge's partial tiles; full tiles are in the tile files.
+    const expectedKeys = new Set(
+      rightEdgeTiles(size).map(({ tile, width }) => keyName(tileKey(tile, width))),
+    );
     for await (const [k] of store.scan('tiles')) {
       if (!expectedKeys.has(keyName(k)))
         report({

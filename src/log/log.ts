@@ -18,7 +18,7 @@ import { nodeHasher } from '../node-hasher.js';
 import { type Checkpoint, openCheckpoint, signCheckpoint } from '../note/checkpoint.js';
 import { decodeUtf8, utf8 } from '../note/encoding.js';
 import { type Signer, type Verifier, verifierOf } from '../note/keys.js';
-import type { LogStore } from '../storage/log-store.js';
+import type { IntegrationBatch, LogStore } from '../storage/log-store.js';
 import type { ExpandedTile } from './expanded-tile.js';
 import { type PoolItem, Sequencer } from './sequencer.js';
 import { TileCache } from './tile-cache.js';
@@ -259,11 +259,18 @@ export class TransparencyLog {
     };
     const signed = { checkpoint, note: signCheckpoint(checkpoint, [this.options.signer]) };
     this.#tip = ext.state;
-    // The store may write this batch's entries while the batch before it commits.
-    const entries = fresh.map((i) => i.entry);
-    this.#store.stage?.(base.size, entries);
+    const batch: IntegrationBatch = {
+      size1: base.size,
+      size2: ext.state.size,
+      entries: fresh.map((i) => i.entry),
+      leafHashes: fresh.map((i) => i.leafHash),
+      tiles: ext.tiles,
+      checkpoint: utf8(signed.note),
+    };
+    // The store may write this batch's bytes while the batch before it commits.
+    this.#store.stage?.(batch);
     return () => {
-      const done = this.#commit(generation, base.size, entries, fresh, ext, signed).then(() =>
+      const done = this.#commit(generation, batch, ext, signed).then(() =>
         this.#receipts(items, found, fresh, ext.state, ext.completed, signed, started),
       );
       this.#lastCommit = done.then(
@@ -276,9 +283,7 @@ export class TransparencyLog {
 
   async #commit(
     generation: number,
-    size1: bigint,
-    entries: readonly Uint8Array[],
-    fresh: readonly PoolItem[],
+    batch: IntegrationBatch,
     ext: Extension,
     signed: SignedCheckpoint,
   ): Promise<void> {
@@ -287,14 +292,7 @@ export class TransparencyLog {
       throw new VellumError('STORAGE', 'an earlier batch failed to commit; this one was not written');
     }
     try {
-      await this.#store.commit({
-        size1,
-        size2: ext.state.size,
-        entries,
-        leafHashes: fresh.map((i) => i.leafHash),
-        tiles: ext.tiles,
-        checkpoint: utf8(signed.note),
-      });
+      await this.#store.commit(batch);
     } catch (e) {
       // The batch may or may not be on disk, and batches prepared on top of it are void. Re-read
       // the store now, so readers see what is durable; if that fails too, the next batch tries

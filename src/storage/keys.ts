@@ -52,3 +52,16 @@ export function tileKey(tile: TileId, width: number): Uint8Array {
   k[8] = tile.level;
   return k;
 }
+
+/** The tile and width a tile key names: the inverse of tileKey (undefined for no tile key). */
+export function tileOfKey(key: Uint8Array): { tile: TileId; width: number } | undefined {
+  if (key.length !== 9 || key[8]! >= 8) return undefined;
+  const level = key[8]!;
+  const shift = BigInt(TILE_HEIGHT * level);
+  const end = readUint64Key(key);
+  // A tile of level L ends on a node of tree level 8·L: a multiple of 256^L leaves.
+  if ((end & ((1n << shift) - 1n)) !== 0n || end === 0n) return undefined;
+  const complete = end >> shift; // N·256 + W, with W in 1 … 256
+  const index = (complete - 1n) >> 8n;
+  return { tile: { level, index }, width: Number(complete - index * 256n) };
+}

@@ -1,21 +1,30 @@
-// The LevelDB LogStore (`level`). Entry bytes live in the entry file (entry-file.ts) inside the
-// LevelDB directory, so one directory is the whole store and LevelDB's LOCK guards both. Five
-// key spaces, each its own one-byte prefix: s (entry spans: where each batch's entries lie in
-// the entry file, by first index), t (tiles by end index and level), d (dedup: leaf hash →
-// index), c (checkpoints by size), m (metadata). Entry bytes and tree hashes live apart, so an
-// entry can later be erased while every proof stays valid.
+// The LevelDB LogStore (`level`). Entry bytes live in the entry file and full tiles in a tile
+// file per level (data-file.ts), inside the LevelDB directory, so one directory is the whole
+// store and LevelDB's LOCK guards it all. Five key spaces, each its own one-byte prefix:
+// s (entry spans: where each batch's entries lie in the entry file, by first index), t (the
+// partial tile of each level, by end index and level), d (dedup: leaf hash → index),
+// c (checkpoints by size), m (metadata). Entry bytes and tree hashes live apart, so an entry
+// can later be erased while every proof stays valid.
 //
-// Schema 1 stores kept entries in LevelDB itself (space e); open() moves them to the entry file.
+// Earlier schemas are moved forward at open: schema 1 kept entries in LevelDB itself (space
+// e), schema 2 kept full tiles there too (space t).
 //
 // Why prefixes and not abstract-level sublevels: per put, the sublevel option cost 14% of all
 // CPU in an append profile (100k entries, batches of 1000); the prefixes are the same layout.
 import { join } from 'node:path';
 import { Level } from 'level';
 import { VellumError } from '../error.js';
-import { type TileId, tileWidth } from '../merkle/tiles.js';
-import { EntryFile } from './entry-file.js';
-import { minimalUint, readUint64Key, readUintBE, tileKey, uint64Key } from './keys.js';
-import { checkCommitStart, type IntegrationBatch, type LogStore, SCHEMA_VERSION } from './log-store.js';
+import { HASH_SIZE } from '../merkle/hash.js';
+import { TILE_HEIGHT, TILE_WIDTH, type TileId, tileWidth } from '../merkle/tiles.js';
+import { DataFile } from './data-file.js';
+import { minimalUint, readUint64Key, readUintBE, tileKey, tileOfKey, uint64Key } from './keys.js';
+import {
+  checkCommitStart,
+  type IntegrationBatch,
+  type LogStore,
+  SCHEMA_VERSION,
+  type TileData,
+} from './log-store.js';
 import { decodeSpan, encodeSpan, locate, type Span, spanBytes, spanCount } from './spans.js';
 
 type Bytes = Uint8Array;
@@ -36,6 +45,14 @@ const TILES = 0x74; // 't'
 const DEDUP = 0x64; // 'd'
 const CHECKPOINTS = 0x63; // 'c'
 const META = 0x6d; // 'm'
+
+/** A full tile's bytes in its level's tile file. */
+const TILE_BYTES = TILE_WIDTH * HASH_SIZE;
+/** Levels that can hold a full tile: level 7 would need 2^64 leaves. */
+const TILE_LEVELS = 7;
+
+/** How many full tiles `level` has in a tree of `size`: they are tiles 0 … n−1. */
+const fullTiles = (level: number, size: bigint) => size >> BigInt(TILE_HEIGHT * (level + 1));
 
 /** A key space prefix then a uint64 index: one allocation per key on the commit path. */
 function indexKey(space: number, n: bigint): Bytes {
@@ -80,21 +97,68 @@ async function guard<T>(f: () => Promise<T>): Promise<T> {
   }
 }
 
+function entryBytes(entries: readonly Bytes[]): number {
+  let n = 0;
+  for (const e of entries) n += e.length;
+  return n;
+}
+
+/**
+ * Settles once every write has, and rejects with the first failure. Promise.all would reject
+ * while other writes still run, and a write still running must not be taken for settled.
+ */
+async function allWritten(writes: readonly Promise<void>[]): Promise<void> {
+  for (const r of await Promise.allSettled(writes)) if (r.status === 'rejected') throw r.reason;
+}
+
+interface TileRun {
+  readonly level: number;
+  readonly start: bigint;
+  readonly hashes: Bytes[];
+}
+
+/** A batch's full tiles as runs of consecutive tiles of one level: one write per run. */
+function tileRuns(tiles: readonly TileData[]): TileRun[] {
+  const full = tiles
+    .filter((t) => t.width === TILE_WIDTH)
+    .sort((a, b) => a.level - b.level || (a.index < b.index ? -1 : a.index > b.index ? 1 : 0));
+  const runs: TileRun[] = [];
+  for (const t of full) {
+    if (t.hashes.length !== TILE_BYTES) {
+      throw new Error(`assertion failed: full tile ${t.level}/${t.index} of ${t.hashes.length} bytes`);
+    }
+    const last = runs.at(-1);
+    if (last !== undefined && last.level === t.level && last.start + BigInt(last.hashes.length) === t.index) {
+      last.hashes.push(t.hashes);
+    } else {
+      runs.push({ level: t.level, start: t.index, hashes: [t.hashes] });
+    }
+  }
+  return runs;
+}
+
 export class LevelStore implements LogStore {
   readonly #db: Level<Bytes, Bytes>;
   readonly #durable: boolean;
-  #entries: EntryFile | undefined;
+  #entries: DataFile | undefined;
+  /** Tile files by level, opened (created if missing) when first needed. */
+  readonly #tileFiles = new Map<number, Promise<DataFile>>();
   /** Size of the latest committed checkpoint: the commit precondition. */
   #size: bigint | undefined;
+  /**
+   * The latest size known to be committed: full tiles below it are read from the tile files.
+   * Unlike #size, a failed commit leaves it as it was: the tiles it covers are there either way.
+   */
+  #readable = 0n;
   /** Entry file offset past the last committed entry: where the next batch's bytes go. */
   #end = 0;
   /**
-   * Staging (see stage()): the size and file offset after the last batch handed over, staged
-   * or committing; undefined from a failed commit until a commit has let every earlier write
-   * settle. Staged writes by the size they start at, and every write not yet settled.
+   * Staging (see stage()): the size and entry file offset after the last batch handed over,
+   * staged or committing; undefined from a failed commit until a commit has let every earlier
+   * write settle. Staged batches by the size they start at, and every write not yet settled.
    */
   #next: { size: bigint; offset: number } | undefined;
-  readonly #staged = new Map<bigint, { entries: readonly Bytes[]; offset: number; written: Promise<void> }>();
+  readonly #staged = new Map<bigint, { batch: IntegrationBatch; offset: number; written: Promise<void> }>();
   readonly #writes = new Set<Promise<void>>();
   /** A schema 1 store whose entries are not yet all in the entry file. */
   #legacy = false;
@@ -126,7 +190,7 @@ export class LevelStore implements LogStore {
       await this.#db.open();
       const stored = await this.#db.get(prefixed(META, enc.encode('schema')));
       const schema = stored && dec.decode(stored);
-      if (schema !== undefined && schema !== SCHEMA_VERSION && schema !== '1') {
+      if (schema !== undefined && schema !== SCHEMA_VERSION && schema !== '1' && schema !== '2') {
         throw new VellumError(
           'CORRUPT',
           `store schema version ${schema}, this build reads ${SCHEMA_VERSION}`,
@@ -146,13 +210,14 @@ export class LevelStore implements LogStore {
           .put(prefixed(META, enc.encode('origin')), enc.encode(origin))
           .write({ sync: this.#durable });
       }
-      this.#entries = await EntryFile.open(join(this.path, 'entries'), this.#durable);
+      this.#entries = await DataFile.open(join(this.path, 'entries'), 'the entry file', this.#durable);
       this.#legacy = schema === '1';
       await this.#reload();
       if (this.#legacy) await this.#moveLegacyEntries();
       // After the schema flip and before the legacy rows were cleared: finish the clear.
       else if ((await this.#db.keys(spaceRange(LEGACY_ENTRIES, 1)).all()).length > 0)
         await this.#clearLegacy();
+      if (schema === '1' || schema === '2') await this.#moveFullTiles();
       this.#next = { size: this.#size ?? 0n, offset: this.#end };
       const length = await this.#entries.length();
       if (length < this.#end) {
@@ -161,14 +226,17 @@ export class LevelStore implements LogStore {
           `the entry file holds ${length} bytes but committed entries end at byte ${this.#end}: acknowledged entries are missing`,
         );
       }
-      // Bytes past #end are what an uncommitted batch left; the next commit overwrites them.
-      // They are not cut here: a damaged span row must not make open() destroy entries.
+      // Bytes past #end (or past the last full tile) are what an uncommitted batch left; the
+      // next commit overwrites them. They are not cut here: a damaged span row or checkpoint
+      // must not make open() destroy data.
+      await this.#checkTileFiles();
     });
   }
 
   async #reload(): Promise<void> {
     const last = await this.#db.keys({ ...spaceRange(CHECKPOINTS), reverse: true, limit: 1 }).all();
     this.#size = last[0] === undefined ? undefined : readUint64Key(last[0].subarray(1));
+    this.#readable = this.#size ?? 0n;
     const span = await this.#db.iterator({ ...spaceRange(SPANS), reverse: true, limit: 1 }).all();
     const s = span[0] && decodeSpan(readUint64Key(span[0][0].subarray(1)), span[0][1]);
     this.#end = s === undefined ? 0 : s.offset + spanBytes(s);
@@ -180,6 +248,33 @@ export class LevelStore implements LogStore {
         `entry spans end at index ${covered}, the latest checkpoint at ${this.#size}`,
       );
     }
+  }
+
+  /** Every full tile of the committed size is in its file. */
+  async #checkTileFiles(): Promise<void> {
+    for (let level = 0; level < TILE_LEVELS; level++) {
+      const n = fullTiles(level, this.#readable);
+      if (n === 0n) return;
+      const file = await this.#tileFile(level);
+      const length = await file.length();
+      if (BigInt(length) < n * BigInt(TILE_BYTES)) {
+        throw new VellumError(
+          'CORRUPT',
+          `${file.label} holds ${length} bytes but ${n} full tiles (${n * BigInt(TILE_BYTES)} bytes) are committed: acknowledged tiles are missing`,
+        );
+      }
+    }
+  }
+
+  #tileFile(level: number): Promise<DataFile> {
+    let file = this.#tileFiles.get(level);
+    if (file === undefined) {
+      file = DataFile.open(join(this.path, `tiles-${level}`), `the level-${level} tile file`, this.#durable);
+      this.#tileFiles.set(level, file);
+      // A failed open is tried again next time, not remembered.
+      file.catch(() => this.#tileFiles.delete(level));
+    }
+    return file;
   }
 
   /**
@@ -217,7 +312,7 @@ export class LevelStore implements LogStore {
       throw new VellumError('CORRUPT', `schema 1 store: ${next} entry rows for size ${size}`);
     // The bytes are durable before the schema row says where entries live.
     await file.sync();
-    await this.#db.put(prefixed(META, enc.encode('schema')), enc.encode(SCHEMA_VERSION), { sync: true });
+    await this.#db.put(prefixed(META, enc.encode('schema')), enc.encode('2'), { sync: true });
     this.#legacy = false;
     await this.#clearLegacy();
     await this.#reload();
@@ -225,6 +320,50 @@ export class LevelStore implements LogStore {
 
   #clearLegacy(): Promise<void> {
     return this.#db.clear(spaceRange(LEGACY_ENTRIES));
+  }
+
+  /**
+   * Schema 2 → 3: full tiles move from LevelDB rows to the tile files, in runs of up to 128.
+   * Restartable: the rows are deleted in the same LevelDB batch that flips the schema row,
+   * after every byte is in the files and synced, so a crash before it leaves the rows in
+   * place to be moved again over the same bytes.
+   */
+  async #moveFullTiles(): Promise<void> {
+    const moved: Bytes[] = [];
+    const runs = new Map<number, { start: bigint; hashes: Bytes[] }>();
+    const flush = async (level: number) => {
+      const run = runs.get(level);
+      if (run === undefined) return;
+      runs.delete(level);
+      await (await this.#tileFile(level)).write(Number(run.start) * TILE_BYTES, run.hashes);
+    };
+    for await (const [k, v] of this.#db.iterator(spaceRange(TILES))) {
+      const named = tileOfKey(k.subarray(1));
+      if (named === undefined || named.width !== TILE_WIDTH) continue;
+      const { tile } = named;
+      if (v.length !== TILE_BYTES || tile.level >= TILE_LEVELS) {
+        throw new VellumError(
+          'CORRUPT',
+          `schema 2 full tile ${tile.level}/${tile.index} holds ${v.length} bytes`,
+        );
+      }
+      const run = runs.get(tile.level);
+      if (
+        run !== undefined &&
+        (run.start + BigInt(run.hashes.length) !== tile.index || run.hashes.length === 128)
+      ) {
+        await flush(tile.level);
+      }
+      const r = runs.get(tile.level) ?? { start: tile.index, hashes: [] };
+      runs.set(tile.level, r);
+      r.hashes.push(view(v)!);
+      moved.push(k);
+    }
+    for (const level of [...runs.keys()]) await flush(level);
+    // A durable store's tile files are O_DSYNC: the bytes are on the medium by now.
+    const b = this.#db.batch();
+    for (const k of moved) b.del(k);
+    await b.put(prefixed(META, enc.encode('schema')), enc.encode(SCHEMA_VERSION)).write({ sync: true });
   }
 
   latestCheckpoint(): Promise<Bytes | undefined> {
@@ -246,7 +385,13 @@ export class LevelStore implements LogStore {
   }
 
   readTile(tile: TileId, width: number): Promise<Bytes | undefined> {
-    return guard(async () => view(await this.#db.get(prefixed(TILES, tileKey(tile, width)))));
+    return guard(async () => {
+      if (width !== TILE_WIDTH) return view(await this.#db.get(prefixed(TILES, tileKey(tile, width))));
+      // Only committed full tiles are read, so a reader never sees a batch's before its commit.
+      if (tile.index < 0n || tile.index >= fullTiles(tile.level, this.#readable)) return undefined;
+      const file = await this.#tileFile(tile.level);
+      return file.read(Number(tile.index) * TILE_BYTES, TILE_BYTES);
+    });
   }
 
   readEntries(start: bigint, end: bigint): Promise<Bytes[]> {
@@ -295,20 +440,24 @@ export class LevelStore implements LogStore {
   }
 
   /**
-   * Writes a batch's entry bytes ahead of its commit, while the batch before it is still being
-   * committed: its commit then only waits for that write to finish. A hint; commit() writes
-   * whatever was not staged, or was staged from a view of the store that a failure made stale.
-   * Staged bytes lie past the committed end, so until their batch commits they are as
-   * harmless as a crash's leftovers.
+   * Writes a batch's entry bytes and full tiles ahead of its commit, while the batch before it
+   * is still being committed: its commit then only waits for those writes to finish. A hint;
+   * commit() writes whatever was not staged, or was staged from a view of the store that a
+   * failure made stale. Staged bytes lie past the committed end of each file, so until their
+   * batch commits they are as harmless as a crash's leftovers.
    */
-  stage(size1: bigint, entries: readonly Bytes[]): void {
+  stage(batch: IntegrationBatch): void {
     const next = this.#next;
-    if (next === undefined || next.size !== size1 || entries.length === 0 || this.#staged.size >= 4) return;
-    const written = this.#track(this.#entries!.write(next.offset, entries));
-    this.#staged.set(size1, { entries, offset: next.offset, written });
-    let bytes = 0;
-    for (const e of entries) bytes += e.length;
-    this.#next = { size: size1 + BigInt(entries.length), offset: next.offset + bytes };
+    if (
+      next === undefined ||
+      next.size !== batch.size1 ||
+      batch.entries.length === 0 ||
+      this.#staged.size >= 4
+    )
+      return;
+    const written = this.#track(this.#writeData(batch, next.offset));
+    this.#staged.set(batch.size1, { batch, offset: next.offset, written });
+    this.#next = { size: batch.size2, offset: next.offset + entryBytes(batch.entries) };
   }
 
   #track(write: Promise<void>): Promise<void> {
@@ -318,26 +467,29 @@ export class LevelStore implements LogStore {
     return write;
   }
 
-  /** The bytes of `batch` at the committed end of the entry file, staged or written now. */
-  async #writeEntries(batch: IntegrationBatch, bytes: number): Promise<void> {
+  /** A batch's entries from entry file offset `at`, and its full tiles: all files at once. */
+  #writeData(batch: IntegrationBatch, at: number): Promise<void> {
+    const writes: Promise<void>[] = [];
+    if (batch.entries.length > 0) writes.push(this.#entries!.write(at, batch.entries));
+    for (const run of tileRuns(batch.tiles)) {
+      writes.push(this.#tileFile(run.level).then((f) => f.write(Number(run.start) * TILE_BYTES, run.hashes)));
+    }
+    return allWritten(writes);
+  }
+
+  /** The data of `batch` past the committed end of each file, staged or written now. */
+  async #writeBatchData(batch: IntegrationBatch, bytes: number): Promise<void> {
     const staged = this.#staged.get(batch.size1);
     for (const k of this.#staged.keys()) if (k <= batch.size1) this.#staged.delete(k);
-    if (
-      staged !== undefined &&
-      staged.offset === this.#end &&
-      staged.entries.length === batch.entries.length &&
-      staged.entries.every((e, i) => e === batch.entries[i])
-    ) {
-      return staged.written;
-    }
-    // Not staged, or staged for other entries (a batch that failed before reaching the store
-    // was prepared at this size): every staged write is void. Let them settle, so none lands
+    if (staged !== undefined && staged.batch === batch && staged.offset === this.#end) return staged.written;
+    // Not staged, or staged for another batch (one that failed before reaching the store was
+    // prepared at this size): every staged write is void. Let them settle, so none lands
     // after this one on the same bytes, and restart the chain after this batch.
     this.#staged.clear();
     this.#next = undefined;
     await Promise.allSettled([...this.#writes]);
     this.#next = { size: batch.size2, offset: this.#end + bytes };
-    if (batch.entries.length > 0) await this.#track(this.#entries!.write(this.#end, batch.entries));
+    await this.#track(this.#writeData(batch, this.#end));
   }
 
   async commit(batch: IntegrationBatch): Promise<void> {
@@ -345,8 +497,7 @@ export class LevelStore implements LogStore {
     if (this.#size === undefined) await guard(() => this.#reload());
     checkCommitStart(this.#size, batch);
     const n = batch.entries.length;
-    let bytes = 0;
-    for (const e of batch.entries) bytes += e.length;
+    const bytes = entryBytes(batch.entries);
     // One chained batch: measured 3–5× faster here than the array form with options.
     const b = this.#db.batch();
     if (n > 0) b.put(indexKey(SPANS, batch.size1), encodeSpan(this.#end, batch.entries));
@@ -362,15 +513,16 @@ export class LevelStore implements LogStore {
       view.setBigUint64(v, batch.size1 + BigInt(i));
       b.put(keys.subarray(d, d + 33), minimalUint(keys, v));
     }
+    // Partial tiles are rows, replaced as they widen; full tiles go to the tile files.
     for (const t of batch.tiles) {
       const old = tileWidth(t, batch.size1);
-      if (old > 0 && old < 256 && old !== t.width) b.del(prefixed(TILES, tileKey(t, old)));
-      b.put(prefixed(TILES, tileKey(t, t.width)), t.hashes);
+      if (old > 0 && old < TILE_WIDTH && old !== t.width) b.del(prefixed(TILES, tileKey(t, old)));
+      if (t.width < TILE_WIDTH) b.put(prefixed(TILES, tileKey(t, t.width)), t.hashes);
     }
     b.put(indexKey(CHECKPOINTS, batch.size2), batch.checkpoint);
     try {
-      // The entries' bytes are durable before the batch that covers them (entry-file.ts).
-      await this.#writeEntries(batch, bytes);
+      // The entries' and full tiles' bytes are durable before the batch that covers them.
+      await this.#writeBatchData(batch, bytes);
       await b.write({ sync: this.#durable });
     } catch (e) {
       this.#size = undefined;
@@ -379,12 +531,13 @@ export class LevelStore implements LogStore {
       throw storageError(e);
     }
     this.#size = batch.size2;
+    this.#readable = batch.size2;
     this.#end += bytes;
   }
 
   /**
    * Every record of one key space, in key order, keys without their prefix: for the offline
-   * checker (fsck), not for the log.
+   * checker (fsck), not for the log. Tiles are the partial ones; full tiles are in files.
    */
   async *scan(space: 'tiles' | 'dedup' | 'checkpoints'): AsyncGenerator<[Bytes, Bytes]> {
     const prefix = { tiles: TILES, dedup: DEDUP, checkpoints: CHECKPOINTS }[space];
@@ -414,8 +567,13 @@ export class LevelStore implements LogStore {
   }
 
   async close(): Promise<void> {
+    // A staged batch whose commit never came may still be writing.
+    await Promise.allSettled([...this.#writes]);
     await this.#entries?.close();
     this.#entries = undefined;
+    const tiles = [...this.#tileFiles.values()];
+    this.#tileFiles.clear();
+    for (const r of await Promise.allSettled(tiles)) if (r.status === 'fulfilled') await r.value.close();
     await this.#db.close();
   }
 }

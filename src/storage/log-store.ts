@@ -51,16 +51,16 @@ export interface LogStore {
   findLeafHashes(leafHashes: readonly Uint8Array[]): Promise<(bigint | undefined)[]>;
   commit(batch: IntegrationBatch): Promise<void>;
   /**
-   * Optional hint: the batch that will commit from size1 with these entries, handed over
+   * Optional hint: a batch that will be passed to commit() (the same object), handed over
    * while an earlier batch may still be committing, so the store can start writing its
    * bytes. It must change nothing a reader or a later open can see, and commit() must be
-   * correct whether or not it was called, with these entries or others.
+   * correct whether or not it was called, with this batch or another.
    */
-  stage?(size1: bigint, entries: readonly Uint8Array[]): void;
+  stage?(batch: IntegrationBatch): void;
   close(): Promise<void>;
 }
 
-export const SCHEMA_VERSION = '2';
+export const SCHEMA_VERSION = '3';
 
 /**
  * The commit precondition every store enforces: a batch starts at the committed size (a new

@@ -69,10 +69,10 @@ export class FaultyStore implements LogStore {
     if (this.inFlight > 0) this.lookupsDuringCommit++;
     return this.inner.findLeafHashes(h);
   }
-  stage(size1: bigint, entries: readonly Uint8Array[]) {
+  stage(batch: IntegrationBatch) {
     // Forwarded, so a batch that fails here, before reaching the store, leaves staged bytes
     // behind for the store to ignore.
-    this.inner.stage?.(size1, entries);
+    this.inner.stage?.(batch);
   }
   async commit(batch: IntegrationBatch) {
     this.inFlight++;

@@ -1,7 +1,7 @@
 // Tamper detection: flip bytes in a real data dir and check that fsck catches each flip and
 // names the entry, tile or checkpoint it hit (or, for raw flips in LevelDB's own files that
 // fsck reports clean, that the stored data is in fact unchanged). Entries live in the entry
-// file, the rest in LevelDB rows; both are flipped.
+// file, full tiles in the tile files, the rest in LevelDB rows; all are flipped.
 import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +13,7 @@ import { fsckDataDir } from '../../src/fsck.js';
 import { TransparencyLog } from '../../src/log/log.js';
 import { formatTilePath } from '../../src/merkle/tiles.js';
 import { formatVerifierKey } from '../../src/note/keys.js';
-import { readUint64Key } from '../../src/storage/keys.js';
+import { readUint64Key, tileOfKey } from '../../src/storage/keys.js';
 import { LevelStore } from '../../src/storage/level-store.js';
 import { decodeSpan } from '../../src/storage/spans.js';
 import { signer, verifier } from '../helpers/log.js';
@@ -72,6 +72,7 @@ function entryOffsets(rows: Map<string, Uint8Array>): number[] {
 }
 
 const entryFile = (dir: string) => join(dir, 'db', 'entries');
+const tileFile = (dir: string) => join(dir, 'db', 'tiles-0');
 const bin = new URL('../../bin/vellum.js', import.meta.url).pathname;
 const cli = (args: string[]) =>
   new Promise<{ code: number | string; stdout: string }>((resolve) =>
@@ -125,6 +126,44 @@ describe('tamper detection', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('every flipped bit in a tile file is caught and names the tile', async () => {
+    const bytes = readFileSync(tileFile(pristine));
+    expect(bytes.length).toBe(2 * 8192); // 600 entries: full level-0 tiles 0 and 1
+    let trial = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.nat(bytes.length * 8 - 1), async (bit) => {
+        const dir = join(root, `tile-flip-${trial++}`);
+        cpSync(pristine, dir, { recursive: true });
+        const flipped = Buffer.from(bytes);
+        flipped[bit >> 3]! ^= 1 << (bit & 7);
+        writeFileSync(tileFile(dir), flipped);
+        const r = await runFsck(dir);
+        rmSync(dir, { recursive: true, force: true });
+        const index = BigInt(bit >> 16); // 8 KiB, 65,536 bits, per tile
+        expect(r.ok).toBe(false);
+        expect(r.problems[0]).toMatchObject({
+          kind: 'tile',
+          tile: formatTilePath({ level: 0, index }, index, 256),
+        });
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('a cut tile file is refused at open, and fsck says acknowledged tiles are missing', async () => {
+    const dir = join(root, 'cut-tiles');
+    cpSync(pristine, dir, { recursive: true });
+    const bytes = readFileSync(tileFile(dir));
+    writeFileSync(tileFile(dir), bytes.subarray(0, bytes.length - 1));
+    const r = await runFsck(dir);
+    expect(r.ok).toBe(false);
+    expect(r.problems[0]).toMatchObject({
+      kind: 'store',
+      message: expect.stringMatching(/acknowledged tiles are missing/),
+    });
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('every flipped bit in a stored span, tile, checkpoint or dedup row is caught and named', async () => {
     const all = [...(await records(pristine)).entries()].filter(([k]) =>
       'stdc'.includes(String.fromCharCode(Number.parseInt(k.slice(0, 2), 16))),
@@ -160,11 +199,8 @@ describe('tamper detection', () => {
             expect.objectContaining({ kind: 'checkpoint', size: readUint64Key(rest) }),
           );
         if (space === 't') {
-          const level = rest[8]!;
-          const end = readUint64Key(rest);
-          const width = Number((end >> BigInt(8 * level)) % 256n) || 256;
-          const index = ((end >> BigInt(8 * level)) - BigInt(width)) / 256n;
-          expect(first).toMatchObject({ kind: 'tile', tile: formatTilePath({ level, index }, index, width) });
+          const { tile, width } = tileOfKey(rest)!;
+          expect(first).toMatchObject({ kind: 'tile', tile: formatTilePath(tile, tile.index, width) });
         }
       }),
       { numRuns: 40 },

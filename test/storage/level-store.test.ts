@@ -15,8 +15,17 @@ import fc from 'fast-check';
 import { Level } from 'level';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fsckDataDir } from '../../src/fsck.js';
-import { minimalUint, readUint64Key, readUintBE, uint64Key } from '../../src/storage/keys.js';
+import { tileWidth } from '../../src/merkle/tiles.js';
+import {
+  minimalUint,
+  readUint64Key,
+  readUintBE,
+  tileKey,
+  tileOfKey,
+  uint64Key,
+} from '../../src/storage/keys.js';
 import { LevelStore } from '../../src/storage/level-store.js';
+import type { IntegrationBatch } from '../../src/storage/log-store.js';
 import { decodeSpan } from '../../src/storage/spans.js';
 import { openLog, verifier } from '../helpers/log.js';
 import { utf8 } from '../helpers/vectors.js';
@@ -53,6 +62,32 @@ describe('dedup values', () => {
   });
 });
 
+describe('tile keys', () => {
+  it('tileOfKey reads back the tile and width of every tileKey', () => {
+    const tileAndWidth = fc
+      .record({ level: fc.integer({ min: 0, max: 7 }), index: u64, width: fc.integer({ min: 1, max: 256 }) })
+      // Keys hold the leaf index a tile ends at: it must fit in 64 bits.
+      .filter((t) => (t.index * 256n + BigInt(t.width)) << BigInt(8 * t.level) < 1n << 64n);
+    fc.assert(
+      fc.property(tileAndWidth, ({ level, index, width }) => {
+        expect(tileOfKey(tileKey({ level, index }, width))).toEqual({ tile: { level, index }, width });
+      }),
+    );
+  });
+
+  it('tileOfKey refuses keys that name no tile', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 12 }), (key) => {
+        const named = tileOfKey(key);
+        if (named !== undefined) expect(tileKey(named.tile, named.width)).toEqual(key);
+      }),
+    );
+    expect(tileOfKey(new Uint8Array(9))).toBeUndefined(); // ends at leaf 0
+    expect(tileOfKey(new Uint8Array([0, 0, 0, 0, 0, 0, 1, 1, 1]))).toBeUndefined(); // not a level-1 node
+    expect(tileOfKey(new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0, 8]))).toBeUndefined(); // no level 8
+  });
+});
+
 describe('LevelStore dedup rows on disk', () => {
   const dirs: string[] = [];
   afterEach(() => {
@@ -78,7 +113,10 @@ describe('LevelStore dedup rows on disk', () => {
       size2: 300n,
       entries,
       leafHashes,
-      tiles: [],
+      tiles: [
+        { level: 0, index: 0n, width: 256, hashes: new Uint8Array(256 * 32) },
+        { level: 0, index: 1n, width: 44, hashes: new Uint8Array(44 * 32) },
+      ],
       checkpoint: new Uint8Array([1]),
     });
     await store.close();
@@ -198,7 +236,7 @@ describe('the entry file', () => {
     );
     expect(Buffer.compare(readFileSync(file), bytes)).toBe(0);
     await withRaw(db, async (raw) => {
-      expect(Buffer.from((await raw.get(prefixed('m', utf8('schema'))))!).toString()).toBe('2');
+      expect(Buffer.from((await raw.get(prefixed('m', utf8('schema'))))!).toString()).toBe('3');
       expect(await raw.keys({ gt: new Uint8Array([0x65]), lt: new Uint8Array([0x66]) }).all()).toEqual([]);
       // Legacy rows left by a move that flipped the schema and stopped before clearing them.
       await raw.put(prefixed('e', uint64Key(3n)), entries[3]!);
@@ -219,36 +257,139 @@ describe('the entry file', () => {
   });
 });
 
-describe('staged entry writes', () => {
+describe('the tile files', () => {
   const dirs: string[] = [];
   afterEach(() => {
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
 
-  const batchOf = (size1: bigint, entries: Uint8Array[]) => ({
-    size1,
-    size2: size1 + BigInt(entries.length),
-    entries,
-    leafHashes: entries.map((_, i) => {
-      const h = new Uint8Array(32);
-      new DataView(h.buffer).setBigUint64(0, size1 + BigInt(i));
-      return h;
-    }),
-    tiles: [],
-    checkpoint: utf8(`checkpoint ${size1 + BigInt(entries.length)}`),
+  async function filled(n: number) {
+    const dir = mkdtempSync(join(tmpdir(), 'vellum-tiles-'));
+    dirs.push(dir);
+    const log = await openLog(new LevelStore(join(dir, 'db')), { maxBatch: 97 });
+    for (let at = 0; at < n; at += 250)
+      await Promise.all(
+        Array.from({ length: Math.min(250, n - at) }, (_, i) => log.append(utf8(`e${at + i}`))),
+      );
+    const root = log.latestCheckpoint().checkpoint.rootHash;
+    await log.close();
+    return { dir, db: join(dir, 'db'), root };
+  }
+
+  const tileRows = (raw: Level<Uint8Array, Uint8Array>) =>
+    raw.iterator({ gt: new Uint8Array([0x74]), lt: new Uint8Array([0x75]) }).all();
+
+  it('hold every full tile at 8 KiB per tile; LevelDB keeps only the partial ones', async () => {
+    const { db } = await filled(700);
+    expect(readFileSync(join(db, 'tiles-0')).length).toBe(2 * 8192);
+    const store = new LevelStore(db);
+    await store.open(verifier.name);
+    const full = await store.readTile({ level: 0, index: 1n }, 256);
+    expect(Buffer.compare(full!, readFileSync(join(db, 'tiles-0')).subarray(8192))).toBe(0);
+    expect(await store.readTile({ level: 0, index: 2n }, 256)).toBeUndefined(); // not full yet
+    await store.close();
+    await withRaw(db, async (raw) => {
+      const names = (await tileRows(raw)).map(([k]) => tileOfKey(k.subarray(1)));
+      // In key order: by the leaf index each tile ends at (512, then 700).
+      expect(names).toEqual([
+        { tile: { level: 1, index: 0n }, width: 2 },
+        { tile: { level: 0, index: 2n }, width: 700 - 512 },
+      ]);
+    });
   });
 
-  // Each step: a batch of entries, and what the caller staged for it beforehand: the same
-  // entries, other entries at the same size (a batch that failed before reaching the store
-  // was prepared there), entries at a size off the chain, or nothing. Commits run pipelined:
-  // the next batch is staged before the previous commit has settled.
+  it('a schema 2 store (full tiles as LevelDB rows) is moved to the tile files at open, even after an interrupted move', async () => {
+    const { dir, db, root } = await filled(700);
+    const file = join(db, 'tiles-0');
+    const bytes = readFileSync(file);
+    // Back to schema 2: the full tiles as rows, the file cut short and then overwritten in
+    // part with garbage, as a move interrupted before its schema flip leaves it.
+    await withRaw(db, async (raw) => {
+      const b = raw.batch();
+      for (const index of [0n, 1n]) {
+        const at = Number(index) * 8192;
+        b.put(prefixed('t', tileKey({ level: 0, index }, 256)), bytes.subarray(at, at + 8192));
+      }
+      await b.put(prefixed('m', utf8('schema')), utf8('2')).write();
+    });
+    writeFileSync(file, new Uint8Array(9000).fill(0xee));
+    const log = await openLog(new LevelStore(db));
+    expect(Buffer.from(log.latestCheckpoint().checkpoint.rootHash)).toEqual(Buffer.from(root));
+    await log.close();
+    expect(Buffer.compare(readFileSync(file).subarray(0, bytes.length), bytes)).toBe(0);
+    await withRaw(db, async (raw) => {
+      expect(Buffer.from((await raw.get(prefixed('m', utf8('schema'))))!).toString()).toBe('3');
+      expect((await tileRows(raw)).map(([k]) => tileOfKey(k.subarray(1))?.width)).toEqual([2, 188]);
+    });
+    expect((await fsckDataDir(dir, verifier)).ok).toBe(true);
+  });
+
+  it('a tile file shorter than its committed tiles refuses to open; bytes past them are overwritten', async () => {
+    const { dir, db } = await filled(700);
+    const file = join(db, 'tiles-0');
+    const bytes = readFileSync(file);
+    // A crash after a batch's tiles were written, before its LevelDB commit: a tail.
+    appendFileSync(file, new Uint8Array(3 * 8192).fill(0xee));
+    const log = await openLog(new LevelStore(db), { maxBatch: 97 });
+    await Promise.all(Array.from({ length: 400 }, (_, i) => log.append(utf8(`after ${i}`))));
+    await log.close();
+    const report = await fsckDataDir(dir, verifier);
+    expect(report.ok).toBe(true);
+    expect(report.tiles).toBeGreaterThanOrEqual(4);
+    // Cut into the committed tiles: refused, and LevelDB released.
+    writeFileSync(file, bytes.subarray(0, 8192 + 100));
+    await expect(new LevelStore(db).open(verifier.name)).rejects.toMatchObject({
+      code: 'CORRUPT',
+      message: expect.stringContaining('level-0 tile file'),
+    });
+    await withRaw(db, async () => {});
+  });
+});
+
+describe('staged writes', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  /** Stand-in hashes of a level-0 tile as a batch painted `fill` computes it: the store never reads them. */
+  const tileBytes = (index: bigint, width: number, fill: number) =>
+    new Uint8Array(width * 32).fill((fill + Number(index) * 7) & 255);
+
+  /** A batch of `entries` from size1: its dedup rows, the level-0 tiles it fills or widens, a checkpoint. */
+  function batchOf(size1: bigint, entries: Uint8Array[], fill: number): IntegrationBatch {
+    const size2 = size1 + BigInt(entries.length);
+    const tiles = [];
+    for (let index = size1 >> 8n; index <= (size2 - 1n) >> 8n; index++) {
+      const width = tileWidth({ level: 0, index }, size2);
+      tiles.push({ level: 0, index, width, hashes: tileBytes(index, width, fill) });
+    }
+    return {
+      size1,
+      size2,
+      entries,
+      leafHashes: entries.map((_, i) => {
+        const h = new Uint8Array(32);
+        new DataView(h.buffer).setBigUint64(0, size1 + BigInt(i));
+        return h;
+      }),
+      tiles,
+      checkpoint: utf8(`checkpoint ${size2}`),
+    };
+  }
+
+  // Each step: a batch, and what the caller staged for it beforehand: the batch itself,
+  // another batch at the same size (one that failed before reaching the store was prepared
+  // there), a batch at a size off the chain, or nothing. Commits run pipelined: the next batch
+  // is staged before the previous commit has settled. Batches of up to 300 entries fill
+  // level-0 tiles, so the tile files are staged too.
   const step = fc.record({
-    lengths: fc.array(fc.nat(300), { minLength: 1, maxLength: 12 }),
+    lengths: fc.array(fc.nat(20), { minLength: 1, maxLength: 300 }),
     staged: fc.constantFrom('same', 'other', 'off-chain', 'none'),
     fill: fc.integer({ min: 1, max: 255 }),
   });
 
-  it('a commit keeps exactly its own entries, whatever was staged before it', async () => {
+  it('a commit keeps exactly its own entries and tiles, whatever was staged before it', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 12 }), async (steps) => {
         const dir = mkdtempSync(join(tmpdir(), 'vellum-stage-'));
@@ -256,37 +397,48 @@ describe('staged entry writes', () => {
         const store = new LevelStore(dir);
         await store.open('o');
         const committed: Uint8Array[] = [];
+        const tiles = new Map<bigint, Uint8Array>();
         let size = 0n;
         let previous: Promise<void> = Promise.resolve();
         for (const [k, st] of steps.entries()) {
           const entries = st.lengths.map((n, i) => new Uint8Array(n).fill((st.fill + i + k) & 255));
-          if (st.staged === 'same') store.stage(size, entries);
-          if (st.staged === 'other')
-            store.stage(
-              size,
-              entries.map((e) => new Uint8Array(e.length + 1).fill(0xee)),
-            );
-          if (st.staged === 'off-chain') store.stage(size + 1n, [new Uint8Array(7).fill(0xdd)]);
-          const batch = batchOf(size, entries);
+          const batch = batchOf(size, entries, st.fill);
+          if (st.staged === 'same') store.stage(batch);
+          if (st.staged === 'other') {
+            const other = entries.map((e) => new Uint8Array(e.length + 1).fill(0xee));
+            store.stage(batchOf(size, other, st.fill ^ 0x55));
+          }
+          if (st.staged === 'off-chain') store.stage(batchOf(size + 1n, [new Uint8Array(7).fill(0xdd)], 0));
           const commit = previous.then(() => store.commit(batch));
           previous = commit;
           committed.push(...entries);
+          for (const t of batch.tiles) tiles.set(t.index, t.hashes);
           size = batch.size2;
         }
         await previous;
-        const read = await store.readEntries(0n, size);
-        expect(read.map((e) => Buffer.from(e).toString('hex'))).toEqual(
-          committed.map((e) => Buffer.from(e).toString('hex')),
-        );
+        const hex = (bs: readonly Uint8Array[]) => bs.map((e) => Buffer.from(e).toString('hex'));
+        const check = async (s: LevelStore) => {
+          expect(hex(await s.readEntries(0n, size))).toEqual(hex(committed));
+          for (const [index, hashes] of tiles) {
+            const width = tileWidth({ level: 0, index }, size);
+            expect(hex([(await s.readTile({ level: 0, index }, width))!])).toEqual(hex([hashes]));
+          }
+        };
+        await check(store);
         await store.close();
-        // What a reopened store reads, and the file's committed prefix, hold the same bytes.
+        // A reopened store reads the same, and each file's committed prefix holds the same bytes.
         const reopened = new LevelStore(dir);
         await reopened.open('o');
-        expect((await reopened.readEntries(0n, size)).length).toBe(committed.length);
+        await check(reopened);
         await reopened.close();
-        const file = readFileSync(join(dir, 'entries'));
         const all = Buffer.concat(committed);
-        expect(Buffer.compare(file.subarray(0, all.length), all)).toBe(0);
+        expect(Buffer.compare(readFileSync(join(dir, 'entries')).subarray(0, all.length), all)).toBe(0);
+        const full = [...tiles.keys()].filter((i) => tileWidth({ level: 0, index: i }, size) === 256);
+        if (full.length > 0) {
+          const want = Buffer.concat(full.sort((a, b) => Number(a - b)).map((i) => tiles.get(i)!));
+          const got = readFileSync(join(dir, 'tiles-0')).subarray(0, want.length);
+          expect(Buffer.compare(got, want)).toBe(0);
+        }
       }),
       { numRuns: 40 },
     );
