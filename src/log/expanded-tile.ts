@@ -2,15 +2,23 @@
 // row j the complete nodes of level 8·L + j. Proofs then read any node of the tile without
 // rehashing; expanding a full tile costs 255 node hashes once.
 //
-// Each row is one contiguous buffer (a full tile: 511 hashes in 16 KiB). Keeping every hash as
-// its own Uint8Array cost ~10× the memory, and views into node:crypto's pooled buffers pinned
-// whole 8 KiB slabs: a 213k-entry server measured 529 MB RSS that way.
+// All rows share one buffer (a full tile: 510 hashes in 16 KiB). Keeping every hash as its own
+// Uint8Array cost ~10× the memory, and views into node:crypto's pooled buffers pinned whole
+// 8 KiB slabs: a 213k-entry server measured 529 MB RSS that way.
 import type { TreeHasher } from '../merkle/hash.js';
 import { HASH_SIZE } from '../merkle/hash.js';
 import { TILE_HEIGHT, TILE_WIDTH, type TileId, type TileSlot } from '../merkle/tiles.js';
 
+/** Hashes in a full tile's rows 0 … 7: 256 + 128 + … + 2 (the tile's root is a node above it). */
+const NODES = 2 * TILE_WIDTH - 2;
+
+/** Where row j starts, in hashes: after rows 0 … j−1, which hold 512 − (512 >> j). */
+const ROW_START = Array.from({ length: TILE_HEIGHT }, (_, j) => 2 * TILE_WIDTH - ((2 * TILE_WIDTH) >> j));
+
 export class ExpandedTile {
-  /** rows[j] has room for 256 >> j hashes; counts[j] of them are set. */
+  /** Every row in one buffer (one allocation per tile, not one per row). */
+  readonly #nodes: Uint8Array;
+  /** rows[j] is a view with room for 256 >> j hashes; counts[j] of them are set. */
   readonly #rows: Uint8Array[];
   readonly #counts: number[];
   /** id.index as a number when it is safe, for fast comparisons on the hot path. */
@@ -18,11 +26,13 @@ export class ExpandedTile {
 
   constructor(
     readonly id: TileId,
-    rows?: Uint8Array[],
+    nodes?: Uint8Array,
     counts?: number[],
   ) {
-    this.#rows =
-      rows ?? Array.from({ length: TILE_HEIGHT }, (_, j) => new Uint8Array((TILE_WIDTH >> j) * HASH_SIZE));
+    this.#nodes = nodes ?? new Uint8Array(NODES * HASH_SIZE);
+    this.#rows = ROW_START.map((start, j) =>
+      this.#nodes.subarray(start * HASH_SIZE, (start + (TILE_WIDTH >> j)) * HASH_SIZE),
+    );
     this.#counts = counts ?? new Array<number>(TILE_HEIGHT).fill(0);
     this.indexNumber = id.index <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(id.index) : -1;
   }
@@ -68,10 +78,6 @@ export class ExpandedTile {
   }
 
   clone(): ExpandedTile {
-    return new ExpandedTile(
-      this.id,
-      this.#rows.map((r) => r.slice()),
-      [...this.#counts],
-    );
+    return new ExpandedTile(this.id, this.#nodes.slice(), [...this.#counts]);
   }
 }

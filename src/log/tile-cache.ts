@@ -17,7 +17,7 @@ export class TileCache {
   constructor(
     private readonly store: LogStore,
     private readonly hasher: TreeHasher,
-    /** Each expanded tile holds 511 hashes (~16 KiB). */
+    /** Each expanded tile holds 510 hashes (~16 KiB). */
     private readonly capacity: number,
   ) {}
 
