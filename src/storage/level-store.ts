@@ -233,9 +233,14 @@ export class LevelStore implements LogStore {
     });
   }
 
-  async #reload(): Promise<void> {
+  /** The size of the latest checkpoint in LevelDB (undefined: none), without touching any state. */
+  async #latestSize(): Promise<bigint | undefined> {
     const last = await this.#db.keys({ ...spaceRange(CHECKPOINTS), reverse: true, limit: 1 }).all();
-    this.#size = last[0] === undefined ? undefined : readUint64Key(last[0].subarray(1));
+    return last[0] === undefined ? undefined : readUint64Key(last[0].subarray(1));
+  }
+
+  async #reload(): Promise<void> {
+    this.#size = await this.#latestSize();
     this.#readable = this.#size ?? 0n;
     const span = await this.#db.iterator({ ...spaceRange(SPANS), reverse: true, limit: 1 }).all();
     const s = span[0] && decodeSpan(readUint64Key(span[0][0].subarray(1)), span[0][1]);
@@ -388,7 +393,14 @@ export class LevelStore implements LogStore {
     return guard(async () => {
       if (width !== TILE_WIDTH) return view(await this.#db.get(prefixed(TILES, tileKey(tile, width))));
       // Only committed full tiles are read, so a reader never sees a batch's before its commit.
-      if (tile.index < 0n || tile.index >= fullTiles(tile.level, this.#readable)) return undefined;
+      if (tile.index < 0n) return undefined;
+      if (tile.index >= fullTiles(tile.level, this.#readable) && this.#size === undefined) {
+        // After a failed commit, whose batch may have landed after all (the log then reloads
+        // and serves its size): ask LevelDB. Its checkpoint proves the tiles were durable first.
+        const durable = (await this.#latestSize()) ?? 0n;
+        if (durable > this.#readable) this.#readable = durable;
+      }
+      if (tile.index >= fullTiles(tile.level, this.#readable)) return undefined;
       const file = await this.#tileFile(tile.level);
       return file.read(Number(tile.index) * TILE_BYTES, TILE_BYTES);
     });

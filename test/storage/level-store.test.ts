@@ -3,8 +3,10 @@
 import {
   appendFileSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readFileSync,
+  rmdirSync,
   rmSync,
   unlinkSync,
   writeFileSync,
@@ -322,6 +324,49 @@ describe('the tile files', () => {
       expect((await tileRows(raw)).map(([k]) => tileOfKey(k.subarray(1))?.width)).toEqual([2, 188]);
     });
     expect((await fsckDataDir(dir, verifier)).ok).toBe(true);
+  });
+
+  it('after a failed commit, the tiles committed before it are read and none of its own', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vellum-tiles-'));
+    dirs.push(dir);
+    /** Entries size1 … size2−1 (one byte each) and the full tiles they complete, painted `fill`. */
+    const batch = (size1: bigint, size2: bigint, fill: number): IntegrationBatch => {
+      const n = Number(size2 - size1);
+      const tiles = [];
+      for (let level = 0; level < 2; level++) {
+        const shift = BigInt(8 * (level + 1));
+        for (let index = size1 >> shift; index < size2 >> shift; index++)
+          tiles.push({ level, index, width: 256, hashes: new Uint8Array(8192).fill(fill + level) });
+      }
+      return {
+        size1,
+        size2,
+        entries: Array.from({ length: n }, () => new Uint8Array([fill])),
+        leafHashes: Array.from({ length: n }, (_, i) => {
+          const h = new Uint8Array(32);
+          new DataView(h.buffer).setBigUint64(0, size1 + BigInt(i));
+          return h;
+        }),
+        tiles,
+        checkpoint: utf8(`checkpoint ${size2}`),
+      };
+    };
+    const store = new LevelStore(dir);
+    await store.open('o');
+    await store.commit(batch(0n, 256n, 1));
+    // The batch that completes the first level-1 tile cannot create its file: the commit fails
+    // after its level-0 tiles were written to their file.
+    mkdirSync(join(dir, 'tiles-1'));
+    const second = batch(256n, 65536n, 7);
+    await expect(store.commit(second)).rejects.toMatchObject({ code: 'STORAGE' });
+    expect(readFileSync(join(dir, 'tiles-0')).length).toBe(256 * 8192);
+    expect((await store.readTile({ level: 0, index: 0n }, 256))![0]).toBe(1);
+    expect(await store.readTile({ level: 0, index: 1n }, 256)).toBeUndefined();
+    rmdirSync(join(dir, 'tiles-1'));
+    await store.commit(second);
+    expect((await store.readTile({ level: 0, index: 255n }, 256))![0]).toBe(7);
+    expect((await store.readTile({ level: 1, index: 0n }, 256))![0]).toBe(8);
+    await store.close();
   });
 
   it('a tile file shorter than its committed tiles refuses to open; bytes past them are overwritten', async () => {
