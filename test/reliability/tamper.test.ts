@@ -73,6 +73,20 @@ function entryOffsets(rows: Map<string, Uint8Array>): number[] {
 
 const entryFile = (dir: string) => join(dir, 'db', 'entries');
 const tileFile = (dir: string) => join(dir, 'db', 'tiles-0');
+/** fsck of a copy of the pristine data dir in which one bit of a file (`bytes`, as it was) is flipped. */
+async function fsckFlipped(name: string, file: (dir: string) => string, bytes: Buffer, bit: number) {
+  const dir = join(root, name);
+  cpSync(pristine, dir, { recursive: true });
+  const flipped = Buffer.from(bytes);
+  flipped[bit >> 3]! ^= 1 << (bit & 7);
+  writeFileSync(file(dir), flipped);
+  try {
+    return await runFsck(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const bin = new URL('../../bin/vellum.js', import.meta.url).pathname;
 const cli = (args: string[]) =>
   new Promise<{ code: number | string; stdout: string }>((resolve) =>
@@ -96,13 +110,7 @@ describe('tamper detection', () => {
     let trial = 0;
     await fc.assert(
       fc.asyncProperty(fc.nat(bytes.length * 8 - 1), async (bit) => {
-        const dir = join(root, `entry-flip-${trial++}`);
-        cpSync(pristine, dir, { recursive: true });
-        const flipped = Buffer.from(bytes);
-        flipped[bit >> 3]! ^= 1 << (bit & 7);
-        writeFileSync(entryFile(dir), flipped);
-        const r = await runFsck(dir);
-        rmSync(dir, { recursive: true, force: true });
+        const r = await fsckFlipped(`entry-flip-${trial++}`, entryFile, bytes, bit);
         let index = 0;
         while (offsets[index + 1]! <= bit >> 3) index++;
         expect(r.ok).toBe(false);
@@ -132,13 +140,7 @@ describe('tamper detection', () => {
     let trial = 0;
     await fc.assert(
       fc.asyncProperty(fc.nat(bytes.length * 8 - 1), async (bit) => {
-        const dir = join(root, `tile-flip-${trial++}`);
-        cpSync(pristine, dir, { recursive: true });
-        const flipped = Buffer.from(bytes);
-        flipped[bit >> 3]! ^= 1 << (bit & 7);
-        writeFileSync(tileFile(dir), flipped);
-        const r = await runFsck(dir);
-        rmSync(dir, { recursive: true, force: true });
+        const r = await fsckFlipped(`tile-flip-${trial++}`, tileFile, bytes, bit);
         const index = BigInt(bit >> 16); // 8 KiB, 65,536 bits, per tile
         expect(r.ok).toBe(false);
         expect(r.problems[0]).toMatchObject({
