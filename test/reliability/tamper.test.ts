@@ -87,6 +87,22 @@ async function fsckFlipped(name: string, file: (dir: string) => string, bytes: B
   }
 }
 
+/** A copy of the pristine data dir with its last byte of a file cut: open must refuse it; then fsck. */
+async function fsckCut(name: string, file: (dir: string) => string) {
+  const dir = join(root, name);
+  cpSync(pristine, dir, { recursive: true });
+  try {
+    const bytes = readFileSync(file(dir));
+    writeFileSync(file(dir), bytes.subarray(0, bytes.length - 1));
+    await expect(new LevelStore(join(dir, 'db')).open(verifier.name)).rejects.toMatchObject({
+      code: 'CORRUPT',
+    });
+    return await runFsck(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const bin = new URL('../../bin/vellum.js', import.meta.url).pathname;
 const cli = (args: string[]) =>
   new Promise<{ code: number | string; stdout: string }>((resolve) =>
@@ -121,17 +137,9 @@ describe('tamper detection', () => {
   });
 
   it('a cut entry file is refused at open, and fsck says acknowledged entries are missing', async () => {
-    const dir = join(root, 'cut');
-    cpSync(pristine, dir, { recursive: true });
-    const bytes = readFileSync(entryFile(dir));
-    writeFileSync(entryFile(dir), bytes.subarray(0, bytes.length - 1));
-    await expect(new LevelStore(join(dir, 'db')).open(verifier.name)).rejects.toMatchObject({
-      code: 'CORRUPT',
-    });
-    const r = await runFsck(dir);
+    const r = await fsckCut('cut', entryFile);
     expect(r.ok).toBe(false);
     expect(r.problems[0]!.message).toMatch(/acknowledged entries are missing/);
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('every flipped bit in a tile file is caught and names the tile', async () => {
@@ -153,17 +161,12 @@ describe('tamper detection', () => {
   });
 
   it('a cut tile file is refused at open, and fsck says acknowledged tiles are missing', async () => {
-    const dir = join(root, 'cut-tiles');
-    cpSync(pristine, dir, { recursive: true });
-    const bytes = readFileSync(tileFile(dir));
-    writeFileSync(tileFile(dir), bytes.subarray(0, bytes.length - 1));
-    const r = await runFsck(dir);
+    const r = await fsckCut('cut-tiles', tileFile);
     expect(r.ok).toBe(false);
     expect(r.problems[0]).toMatchObject({
       kind: 'store',
       message: expect.stringMatching(/acknowledged tiles are missing/),
     });
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('every flipped bit in a stored span, tile, checkpoint or dedup row is caught and named', async () => {
