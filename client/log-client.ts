@@ -159,7 +159,7 @@ export class LogClient {
         : options.verifierKey;
     this.origin = options.origin ?? this.verifier.name;
     this.#raw = createRawClient(options.address, options.credentials);
-    // This module runs on Node (grpc-js), so it hashes with node:crypto (~2× noble here);
+    // This module runs on Node (grpc-js), so it hashes with hash-wasm (~3× noble here);
     // client/verify.ts is the browser-safe part.
     this.#hasher = options.hasher ?? nodeHasher;
     this.#statePath = options.trustedStatePath;

@@ -8,6 +8,7 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import { credentials, makeGenericClientConstructor } from '@grpc/grpc-js';
 import * as ed from '@noble/ed25519';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { createSHA256 } from 'hash-wasm';
 import { Level } from 'level';
 import { AppendRequestSchema, AppendResponseSchema } from '../../src/gen/vellum/v1/log_pb.js';
 import { nodeEd25519 } from '../../src/node-ed25519.js';
@@ -21,6 +22,8 @@ export async function measureLimits(quick: boolean) {
   const block = new Uint8Array(64).fill(7);
   const sha256Node = syncRate(quick ? 300_000 : 1_000_000, () => nodeHash('sha256', block, 'buffer'));
   const sha256Noble = syncRate(quick ? 200_000 : 600_000, () => sha256(block));
+  const wasm = await createSHA256();
+  const sha256Wasm = syncRate(quick ? 300_000 : 1_000_000, () => wasm.init().update(block).digest('binary'));
   const seed = new Uint8Array(32).fill(1);
   const msg = new Uint8Array(120).fill(2);
   const ed25519Signs = syncRate(quick ? 1_000 : 3_000, () => ed.sign(msg, seed));
@@ -98,6 +101,7 @@ export async function measureLimits(quick: boolean) {
   return {
     sha256Node,
     sha256Noble,
+    sha256Wasm,
     ed25519Signs,
     ed25519SignsNode,
     levelPuts,

@@ -20,9 +20,9 @@ export interface TreeHasher {
 
 /**
  * Builds a TreeHasher over a SHA-256 function. Measured on this project's 2-core machine
- * (65-byte inputs): noble 600k/s, node:crypto createHash 727k/s, node:crypto.hash 949k/s.
- * The default is noble because this module must also run in a browser; the server injects
- * node:crypto.hash (see src/node-hasher.ts).
+ * (65-byte inputs): noble 600k/s, node:crypto createHash 727k/s, node:crypto.hash 949k/s,
+ * hash-wasm 1.9M/s. The default is noble because this module must also run in a browser; the
+ * server injects hash-wasm (see src/node-hasher.ts).
  */
 export function treeHasher(sha256: Sha256): TreeHasher {
   // One scratch buffer per hasher: hashing is synchronous, so it is never shared mid-use.
