@@ -16,6 +16,9 @@ const NODES = 2 * TILE_WIDTH - 2;
 const ROW_START = Array.from({ length: TILE_HEIGHT }, (_, j) => 2 * TILE_WIDTH - ((2 * TILE_WIDTH) >> j));
 
 export class ExpandedTile {
+  /** Bytes of a full tile's rows 0 … 7. */
+  static readonly BYTES = NODES * HASH_SIZE;
+
   /** Every row in one buffer (one allocation per tile, not one per row). */
   readonly #nodes: Uint8Array;
   /** rows[j] is a view with room for 256 >> j hashes; counts[j] of them are set. */
@@ -23,33 +26,68 @@ export class ExpandedTile {
   readonly #counts: number[];
   /** id.index as a number when it is safe, for fast comparisons on the hot path. */
   readonly indexNumber: number;
+  /**
+   * True when node() hands out copies: the tile's buffer may then be reused for another tile
+   * once the tile is dropped (the tile cache does this), and no caller holds a view into it.
+   */
+  readonly copiesOut: boolean;
 
   constructor(
     readonly id: TileId,
     nodes?: Uint8Array,
     counts?: number[],
+    copiesOut = false,
   ) {
-    this.#nodes = nodes ?? new Uint8Array(NODES * HASH_SIZE);
+    this.#nodes = nodes ?? new Uint8Array(ExpandedTile.BYTES);
     this.#rows = ROW_START.map((start, j) =>
       this.#nodes.subarray(start * HASH_SIZE, (start + (TILE_WIDTH >> j)) * HASH_SIZE),
     );
     this.#counts = counts ?? new Array<number>(TILE_HEIGHT).fill(0);
     this.indexNumber = id.index <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(id.index) : -1;
+    this.copiesOut = copiesOut;
   }
 
   get width(): number {
     return this.#counts[0]!;
   }
 
+  /** The buffer holding every row (for reuse by whoever owns a copiesOut tile). */
+  get storage(): Uint8Array {
+    return this.#nodes;
+  }
+
   static fromBytes(id: TileId, bytes: Uint8Array, hasher: TreeHasher): ExpandedTile {
-    const t = new ExpandedTile(id);
-    const width = bytes.length / HASH_SIZE;
-    t.#rows[0]!.set(bytes);
+    const nodes = new Uint8Array(ExpandedTile.BYTES);
+    nodes.set(bytes);
+    return ExpandedTile.expand(id, nodes, bytes.length / HASH_SIZE, hasher, false);
+  }
+
+  /**
+   * Expands a tile in place: `nodes` (BYTES long) already holds the tile's `width` hashes at
+   * its start (row 0); rows 1 … 7 are hashed into the rest of it.
+   */
+  static expand(
+    id: TileId,
+    nodes: Uint8Array,
+    width: number,
+    hasher: TreeHasher,
+    copiesOut: boolean,
+  ): ExpandedTile {
+    const t = new ExpandedTile(id, nodes, undefined, copiesOut);
     t.#counts[0] = width;
     for (let j = 1; j < TILE_HEIGHT; j++) {
+      const below = t.#rows[j - 1]!;
       const n = t.#counts[j - 1]! >> 1;
-      for (let i = 0; i < n; i++)
-        t.push(j, hasher.nodeHash(t.node(j - 1, 2 * i)!, t.node(j - 1, 2 * i + 1)!));
+      for (let i = 0; i < n; i++) {
+        const at = 2 * i * HASH_SIZE;
+        t.push(
+          j,
+          hasher.nodeHash(
+            below.subarray(at, at + HASH_SIZE),
+            below.subarray(at + HASH_SIZE, at + 2 * HASH_SIZE),
+          ),
+        );
+      }
     }
     return t;
   }
@@ -61,10 +99,13 @@ export class ExpandedTile {
     this.#counts[j] = n + 1;
   }
 
-  /** Node i of row j, as a view; undefined if not (yet) complete. */
+  /** Node i of row j (a view, or a copy for a copiesOut tile); undefined if not (yet) complete. */
   node(j: number, i: number): Uint8Array | undefined {
     if (i >= this.#counts[j]!) return undefined;
-    return this.#rows[j]!.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE);
+    const row = this.#rows[j]!;
+    return this.copiesOut
+      ? row.slice(i * HASH_SIZE, (i + 1) * HASH_SIZE)
+      : row.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE);
   }
 
   /** The node a slot names, or undefined if the tile does not hold it (yet). */
@@ -78,6 +119,6 @@ export class ExpandedTile {
   }
 
   clone(): ExpandedTile {
-    return new ExpandedTile(this.id, this.#nodes.slice(), [...this.#counts]);
+    return new ExpandedTile(this.id, this.#nodes.slice(), [...this.#counts], this.copiesOut);
   }
 }

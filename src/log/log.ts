@@ -436,13 +436,18 @@ export class TransparencyLog {
   async #readNodes(state: TreeState, nodes: readonly NodeId[]): Promise<Uint8Array[]> {
     const slots = nodes.map(tileSlot);
     const out = slots.map((s) => state.edgeNode(s) ?? this.#cache.peek(s.tile)?.nodeAt(s));
-    const missing = slots.filter((_, i) => out[i] === undefined);
-    if (missing.length > 0) {
-      const tiles = await Promise.all(missing.map((s) => this.#cache.load(s.tile)));
-      let m = 0;
-      for (let i = 0; i < out.length; i++) {
-        if (out[i] === undefined) out[i] = tiles[m++]!.nodeAt(slots[i]!);
-      }
+    if (out.includes(undefined)) {
+      // Each node is read as its tile's load settles, not after all of them: a loaded tile's
+      // buffer may be reused once the cache drops it (see TileCache).
+      await Promise.all(
+        out.map((h, i) =>
+          h === undefined
+            ? this.#cache.load(slots[i]!.tile).then((t) => {
+                out[i] = t.nodeAt(slots[i]!);
+              })
+            : undefined,
+        ),
+      );
     }
     return out.map((h, i) => {
       if (h === undefined)

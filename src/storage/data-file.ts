@@ -72,9 +72,12 @@ export class DataFile {
     return this.#handle.datasync();
   }
 
-  /** Exactly `length` bytes from `at`; CORRUPT when the file ends first. */
-  async read(at: number, length: number): Promise<Uint8Array> {
-    const out = new Uint8Array(length);
+  /** Exactly `length` bytes from `at` (into `into` when given); CORRUPT when the file ends first. */
+  async read(at: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
+    if (into !== undefined && into.length < length) {
+      throw new Error(`assertion failed: a ${into.length}-byte buffer cannot hold ${length} bytes`);
+    }
+    const out = into === undefined ? new Uint8Array(length) : into.subarray(0, length);
     let got = 0;
     while (got < length) {
       const { bytesRead } = await this.#handle.read(out, got, length - got, at + got);

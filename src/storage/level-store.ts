@@ -389,7 +389,7 @@ export class LevelStore implements LogStore {
     );
   }
 
-  readTile(tile: TileId, width: number): Promise<Bytes | undefined> {
+  readTile(tile: TileId, width: number, into?: Uint8Array): Promise<Bytes | undefined> {
     return guard(async () => {
       if (width !== TILE_WIDTH) return view(await this.#db.get(prefixed(TILES, tileKey(tile, width))));
       // Only committed full tiles are read, so a reader never sees a batch's before its commit.
@@ -402,7 +402,7 @@ export class LevelStore implements LogStore {
       }
       if (tile.index >= fullTiles(tile.level, this.#readable)) return undefined;
       const file = await this.#tileFile(tile.level);
-      return file.read(Number(tile.index) * TILE_BYTES, TILE_BYTES);
+      return file.read(Number(tile.index) * TILE_BYTES, TILE_BYTES, into);
     });
   }
 

@@ -43,8 +43,11 @@ export interface LogStore {
   latestCheckpoint(): Promise<Uint8Array | undefined>;
   /** The checkpoint committed with the smallest size > index: the one first covering that index. */
   checkpointCovering(index: bigint): Promise<Uint8Array | undefined>;
-  /** The tile stored at exactly that width, or undefined. */
-  readTile(tile: TileId, width: number): Promise<Uint8Array | undefined>;
+  /**
+   * The tile stored at exactly that width, or undefined. Given `into` (at least width·32
+   * bytes), a store may read the tile into it and return a view of it instead of new bytes.
+   */
+  readTile(tile: TileId, width: number, into?: Uint8Array): Promise<Uint8Array | undefined>;
   /** Entries [start, end) in order; stops early at the first missing index. */
   readEntries(start: bigint, end: bigint): Promise<Uint8Array[]>;
   /** The index of each leaf hash in the dedup index, or undefined. */

@@ -59,8 +59,8 @@ export class FaultyStore implements LogStore {
   checkpointCovering(index: bigint) {
     return this.inner.checkpointCovering(index);
   }
-  readTile(tile: TileId, width: number) {
-    return this.inner.readTile(tile, width);
+  readTile(tile: TileId, width: number, into?: Uint8Array) {
+    return this.inner.readTile(tile, width, into);
   }
   readEntries(start: bigint, end: bigint) {
     return this.inner.readEntries(start, end);

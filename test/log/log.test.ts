@@ -233,3 +233,52 @@ describe('receipts from memory', () => {
     await log.close();
   });
 });
+
+describe.each(storeKinds)('a tile cache smaller than the log, on $name', (kind: StoreKind) => {
+  // The cache reuses the buffers of tiles it drops (TileCache): proofs served while tiles are
+  // dropped and read again, many at once, must still be right.
+  it.each([0, 2])('of %i tiles serves right proofs under concurrent reads', async (tileCacheSize) => {
+    const made = kind.create();
+    const log = await openLog(made.store, { tileCacheSize, maxDelayMs: 0 });
+    try {
+      const n = 256 * 24 + 7;
+      await Promise.all(Array.from({ length: n }, (_, i) => log.append(utf8(`c${i}`))));
+      const { checkpoint } = openCheckpoint(log.latestCheckpoint().note, [verifier]);
+      const leafHashes = Array.from({ length: n }, (_, i) => H.leafHash(utf8(`c${i}`)));
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.nat(n - 1), { minLength: 1, maxLength: 60 }),
+          fc.array(fc.integer({ min: 1, max: n }), { minLength: 1, maxLength: 20 }),
+          async (indexes, sizes) => {
+            const big = indexes.map(BigInt);
+            const [batched, single, consistent] = await Promise.all([
+              log.inclusionProofs(big),
+              Promise.all(
+                sizes.map((s, i) => log.inclusionProof(big[i % big.length]! % BigInt(s), BigInt(s))),
+              ),
+              Promise.all(sizes.map((s) => log.consistencyProof(BigInt(s)))),
+            ]);
+            for (const p of batched) {
+              expect(p.leafHash).toEqual(leafHashes[Number(p.index)]);
+              verifyInclusion({ ...p, rootHash: checkpoint.rootHash }, H);
+            }
+            for (const p of single) {
+              expect(p.leafHash).toEqual(leafHashes[Number(p.index)]);
+              verifyInclusion({ ...p, rootHash: rootOf(leafHashes, Number(p.size)) }, H);
+            }
+            for (const p of consistent) {
+              verifyConsistency(
+                { ...p, root1: rootOf(leafHashes, Number(p.size1)), root2: checkpoint.rootHash },
+                H,
+              );
+            }
+          },
+        ),
+        { numRuns: 15 },
+      );
+    } finally {
+      await log.close();
+      made.cleanup();
+    }
+  });
+});
