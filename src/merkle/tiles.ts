@@ -41,6 +41,21 @@ export function tileWidth(tile: TileId, size: bigint): number {
   return w >= 256n ? 256 : Number(w);
 }
 
+/**
+ * The full tiles on the inclusion path of leaf `index` in a tree of `size`, lowest level first:
+ * tile N of level L holds the nodes over leaves [N·256^(L+1), (N+1)·256^(L+1)), and a node's
+ * sibling is always in its tile. Tiles that are not full are the right edge.
+ */
+export function fullTilesOnPath(index: bigint, size: bigint): TileId[] {
+  const out: TileId[] = [];
+  for (let level = 0; ; level++) {
+    const shift = BigInt(TILE_HEIGHT * (level + 1));
+    const n = index >> shift;
+    if ((n + 1n) << shift > size) return out;
+    out.push({ level, index: n });
+  }
+}
+
 /** The node a slot names, from its tile's hashes (pairwise folding, 2^subLevel − 1 hashes). */
 export function nodeFromTile(hashes: readonly Uint8Array[], slot: TileSlot, hasher: TreeHasher): Uint8Array {
   const n = 1 << slot.subLevel;

@@ -3,9 +3,12 @@ import { describe, expect, it } from 'vitest';
 import {
   CompactRange,
   formatTilePath,
+  fullTilesOnPath,
   defaultHasher as H,
+  inclusionPlan,
   nodeFromTile,
   parseTilePath,
+  planNodes,
   rightEdgeTiles,
   tileSlot,
   tileWidth,
@@ -97,6 +100,37 @@ describe('tiles (c2sp.org/tlog-tiles, height 8)', () => {
           naiveRoot(leafHashes.slice(start, start + (1 << level))),
         );
       }),
+    );
+  });
+
+  it('fullTilesOnPath: full tiles holding the leaf, and every full tile its proof reads', () => {
+    // Sizes at tile ends too, where the last tile just became full.
+    const sizes = fc.oneof(
+      fc.bigInt({ min: 1n, max: 1n << 20n }),
+      fc.bigInt({ min: 1n, max: 1n << 62n }),
+      fc.integer({ min: 1, max: 4096 }).map((k) => BigInt(k) << 8n),
+      fc.integer({ min: 1, max: 300 }).map((k) => BigInt(k) << 16n),
+    );
+    fc.assert(
+      fc.property(
+        sizes.chain((size) => fc.tuple(fc.constant(size), fc.bigInt({ min: 0n, max: size - 1n }))),
+        ([size, index]) => {
+          const tiles = fullTilesOnPath(index, size);
+          const key = (t: { level: number; index: bigint }) => `${t.level}/${t.index}`;
+          tiles.forEach((t, i) => {
+            expect(t.level).toBe(i);
+            expect(tileWidth(t, size)).toBe(256);
+            // The tile's leaves include the index.
+            const leaves = 1n << BigInt(8 * (t.level + 1));
+            expect(index / leaves).toBe(t.index);
+          });
+          const read = planNodes(inclusionPlan(index, size))
+            .map((n) => tileSlot(n).tile)
+            .filter((t) => tileWidth(t, size) === 256);
+          const got = new Set(tiles.map(key));
+          for (const t of read) expect(got.has(key(t))).toBe(true);
+        },
+      ),
     );
   });
 });
