@@ -17,7 +17,9 @@ import fc from 'fast-check';
 import { Level } from 'level';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fsckDataDir } from '../../src/fsck.js';
+import { defaultHasher as H, verifyInclusion } from '../../src/merkle/index.js';
 import { tileWidth } from '../../src/merkle/tiles.js';
+import { formatReceipt, openCheckpoint, verifyReceipt } from '../../src/note/index.js';
 import {
   minimalUint,
   readUint64Key,
@@ -367,6 +369,61 @@ describe('the tile files', () => {
     expect((await store.readTile({ level: 0, index: 255n }, 256))![0]).toBe(7);
     expect((await store.readTile({ level: 1, index: 0n }, 256))![0]).toBe(8);
     await store.close();
+  });
+
+  it('a LevelDB write that lands and then fails: the log serves what landed, its full tile included', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vellum-landed-'));
+    dirs.push(dir);
+    // Fault injection below LevelStore: the next chained batch write reaches LevelDB, then
+    // reports an error (as a write whose sync step failed after the data was logged might).
+    const probe = new Level<Uint8Array, Uint8Array>(join(dir, 'probe'));
+    await probe.open();
+    const chained = probe.batch();
+    const proto = Object.getPrototypeOf(chained) as { write: (...a: unknown[]) => Promise<void> };
+    await chained.close();
+    await probe.close();
+    const write = proto.write;
+    let armed = false;
+    proto.write = function (this: unknown, ...args: unknown[]) {
+      const landed = write.apply(this, args);
+      if (!armed) return landed;
+      armed = false;
+      return landed.then(() => {
+        throw new Error('injected: the batch was written, then the write failed');
+      });
+    };
+    try {
+      const log = await openLog(new LevelStore(join(dir, 'db')), { maxDelayMs: 0, maxBatch: 100 });
+      const entry = (i: number) => utf8(`landed ${i}`);
+      await Promise.all(Array.from({ length: 200 }, (_, i) => log.append(entry(i))));
+      // The next batch (entries 200 … 259: under 64, so one batch) completes level-0 tile 0
+      // and lands, but fails.
+      armed = true;
+      const settled = await Promise.allSettled(
+        Array.from({ length: 60 }, (_, i) => log.append(entry(200 + i))),
+      );
+      for (const r of settled) expect(r).toMatchObject({ status: 'rejected', reason: { code: 'STORAGE' } });
+      expect(log.size).toBe(260n); // re-read from the store: what landed is served
+      const { checkpoint } = openCheckpoint(log.latestCheckpoint().note, [verifier]);
+      // Tile 0 became full in the failed batch: it is read from its file (it never reached the
+      // cache), under the size LevelDB's checkpoint proves.
+      const p = await log.inclusionProof(10n, 260n);
+      verifyInclusion({ ...p, rootHash: checkpoint.rootHash }, H);
+      expect(p.leafHash).toEqual(H.leafHash(entry(10)));
+      // Retrying gets the landed entries' original places, then new ones.
+      const retried = await Promise.all(Array.from({ length: 150 }, (_, i) => log.append(entry(200 + i))));
+      retried.forEach((r, i) => {
+        expect(r).toMatchObject({ index: BigInt(200 + i), duplicate: i < 60 });
+        verifyReceipt(formatReceipt(r), H.leafHash(entry(200 + i)), [verifier]);
+      });
+      await log.close();
+      const reopened = await openLog(new LevelStore(join(dir, 'db')));
+      expect(reopened.size).toBe(350n);
+      await reopened.close();
+      expect(await fsckDataDir(dir, verifier)).toMatchObject({ ok: true, size: 350n });
+    } finally {
+      delete (proto as { write?: unknown }).write;
+    }
   });
 
   it('a tile file shorter than its committed tiles refuses to open; bytes past them are overwritten', async () => {
