@@ -40,6 +40,11 @@ export const ConfigSchema = z
      * for append speed on large logs: BENCHMARKS.md measures both at 10M entries.
      */
     leveldbMaxOpenFiles: int(74, 50_000).default(1000), // LevelDB's own range (SanitizeOptions)
+    /**
+     * Bits per entry of the in-memory filter in front of the dedup index (~1.25 bytes per
+     * entry at 10); 0 turns it off and every append asks LevelDB.
+     */
+    dedupFilterBits: int(0, 64).default(10),
     /** fsync every integration batch. Turning it off risks losing acknowledged entries. */
     durable: bool.default(true),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -42,7 +42,8 @@ const keyName = (k: Uint8Array) => encodeBase64(k);
  * one 'store' problem, not an exception; only a failure of the medium itself throws.
  */
 export async function fsckDataDir(dir: string, verifier: Verifier): Promise<FsckResult> {
-  const store = new LevelStore(join(dir, 'db'));
+  // fsck reads every dedup row itself; a filter would only cost memory and a second scan.
+  const store = new LevelStore(join(dir, 'db'), { dedupFilterBits: 0 });
   try {
     await store.open(verifier.name);
   } catch (e) {

@@ -40,6 +40,26 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry });
   }
 
+  /** Gauges of the store's dedup filter, read at each scrape. */
+  watchDedupFilter(read: () => { ready: boolean; entries: number; bytes: number } | undefined): void {
+    new Gauge({
+      name: 'vellum_dedup_filter_bytes',
+      help: 'Memory of the in-memory filter in front of the dedup index',
+      registers: [this.registry],
+      collect() {
+        this.set(read()?.bytes ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'vellum_dedup_filter_ready',
+      help: '1 once the dedup filter holds every leaf hash and answers lookups, else 0',
+      registers: [this.registry],
+      collect() {
+        this.set(read()?.ready ? 1 : 0);
+      },
+    });
+  }
+
   integrated(info: IntegrationInfo): void {
     if (info.entries > 0) this.batchSize.observe(info.entries);
     this.appends.inc({ result: 'new' }, info.entries);

@@ -39,23 +39,31 @@ export async function serve(config: Config, logger = pino({ level: config.logLev
   const key = loadOrCreateKey(config.key, join(config.data, 'log.vkey'), config.origin);
   if (key.created) logger.info({ key: config.key }, 'generated a new signing key');
   const metrics = new Metrics();
-  const log = await TransparencyLog.open(
-    new LevelStore(join(config.data, 'db'), {
-      durable: config.durable,
-      maxOpenFiles: config.leveldbMaxOpenFiles,
-    }),
-    {
-      origin: config.origin,
-      signer: key.signer,
-      maxBatch: config.maxBatch,
-      maxDelayMs: config.maxDelayMs,
-      maxPending: config.maxPending,
-      maxEntryBytes: config.maxEntryBytes,
-      tileCacheSize: config.tileCacheSize,
-      onIntegrated: (info) => metrics.integrated(info),
-    },
-  );
+  const store = new LevelStore(join(config.data, 'db'), {
+    durable: config.durable,
+    maxOpenFiles: config.leveldbMaxOpenFiles,
+    dedupFilterBits: config.dedupFilterBits,
+  });
+  const log = await TransparencyLog.open(store, {
+    origin: config.origin,
+    signer: key.signer,
+    maxBatch: config.maxBatch,
+    maxDelayMs: config.maxDelayMs,
+    maxPending: config.maxPending,
+    maxEntryBytes: config.maxEntryBytes,
+    tileCacheSize: config.tileCacheSize,
+    onIntegrated: (info) => metrics.integrated(info),
+  });
   metrics.treeSize.set(Number(log.size));
+  metrics.watchDedupFilter(() => store.dedupFilter);
+  const filterStarted = performance.now();
+  void store.dedupFilterBuilt().then((built) => {
+    const f = store.dedupFilter;
+    if (built && f !== undefined) {
+      const ms = Math.round(performance.now() - filterStarted);
+      logger.info({ entries: f.entries, bytes: f.bytes, ms }, 'dedup filter built');
+    }
+  });
   let rpc: Awaited<ReturnType<typeof startRpcServer>>;
   try {
     rpc = await startRpcServer({

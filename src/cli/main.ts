@@ -45,6 +45,7 @@ program
   .option('--max-entry-bytes <n>', 'largest entry [65536]')
   .option('--tile-cache-size <tiles>', 'full tiles kept expanded in memory, ~16 KiB each [4096]')
   .option('--leveldb-max-open-files <n>', 'LevelDB table files kept open and mapped [1000]')
+  .option('--dedup-filter-bits <n>', 'bits per entry of the in-memory dedup filter (0: off) [10]')
   .addOption(new Option('--durable <bool>', 'fsync every batch [true]'))
   .option('--log-level <level>', 'pino log level [info]')
   .option('--tls-cert <file>', 'TLS certificate chain (PEM)')

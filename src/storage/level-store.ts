@@ -18,6 +18,7 @@ import { HASH_SIZE } from '../merkle/hash.js';
 import { TILE_HEIGHT, TILE_WIDTH, type TileId, tileWidth } from '../merkle/tiles.js';
 import { DataFile } from './data-file.js';
 import { minimalUint, readUint64Key, readUintBE, tileKey, tileOfKey, uint64Key } from './keys.js';
+import { LeafHashFilter } from './leaf-filter.js';
 import {
   checkCommitStart,
   type IntegrationBatch,
@@ -34,6 +35,11 @@ export interface LevelStoreOptions {
   durable?: boolean;
   /** LevelDB's max_open_files (its table cache; open tables are memory-mapped). Default 1000. */
   maxOpenFiles?: number;
+  /**
+   * Bits per entry of the in-memory filter in front of the dedup index (leaf-filter.ts);
+   * 0: no filter, every dedup lookup asks LevelDB. Default 10 (~1.25 bytes per entry).
+   */
+  dedupFilterBits?: number;
 }
 
 const enc = new TextEncoder();
@@ -162,12 +168,23 @@ export class LevelStore implements LogStore {
   readonly #writes = new Set<Promise<void>>();
   /** A schema 1 store whose entries are not yet all in the entry file. */
   #legacy = false;
+  readonly #filterBits: number;
+  /**
+   * Every leaf hash of the dedup index and of every batch given to commit() (a superset: a
+   * failed batch's hashes only cost lookups). Trusted once #filterBuild has added the rows
+   * that were there at open; until then LevelDB answers every lookup.
+   */
+  #filter: LeafHashFilter | undefined;
+  #filterReady = false;
+  #filterBuild: Promise<boolean> = Promise.resolve(false);
+  #closing = false;
 
   constructor(
     readonly path: string,
     options: LevelStoreOptions = {},
   ) {
     this.#durable = options.durable ?? true;
+    this.#filterBits = options.dedupFilterBits ?? 10;
     this.#db = new Level<Bytes, Bytes>(path, {
       keyEncoding: 'view',
       valueEncoding: 'view',
@@ -230,7 +247,50 @@ export class LevelStore implements LogStore {
       // next commit overwrites them. They are not cut here: a damaged span row or checkpoint
       // must not make open() destroy data.
       await this.#checkTileFiles();
+      if (this.#filterBits > 0) {
+        // Built while the log serves: open time stays independent of the log's size.
+        this.#filter = new LeafHashFilter(Number(this.#size ?? 0n), { bitsPerEntry: this.#filterBits });
+        this.#filterBuild = this.#buildFilter(this.#filter);
+      }
     });
+  }
+
+  /**
+   * Adds every dedup row to the filter, 4,096 keys per step. Rows committed meanwhile
+   * were added by commit(), and the iterator reads every row committed before it was
+   * created, so at the end the filter holds every row. A read error leaves it untrusted.
+   */
+  async #buildFilter(filter: LeafHashFilter): Promise<boolean> {
+    // LevelDB hands over at most highWaterMarkBytes per step (16 KiB by default: ~480 keys).
+    const keys = this.#db.keys({ ...spaceRange(DEDUP), highWaterMarkBytes: 256 << 10, fillCache: false });
+    try {
+      for (;;) {
+        if (this.#closing) return false;
+        const step = await keys.nextv(4096);
+        if (step.length === 0) break;
+        for (const k of step) if (k.length === 1 + HASH_SIZE) filter.add(k, 1);
+      }
+      this.#filterReady = true;
+      return true;
+    } catch {
+      return false;
+    } finally {
+      await keys.close().catch(() => {});
+    }
+  }
+
+  /**
+   * Settles when the dedup filter is built: true if it now answers lookups, false if there is
+   * none, the store closed first, or reading the dedup rows failed (LevelDB answers them all).
+   */
+  dedupFilterBuilt(): Promise<boolean> {
+    return this.#filterBuild;
+  }
+
+  /** The dedup filter's state, for metrics. */
+  get dedupFilter(): { ready: boolean; entries: number; bytes: number } | undefined {
+    const f = this.#filter;
+    return f && { ready: this.#filterReady, entries: f.entries, bytes: f.bytes };
   }
 
   /** The size of the latest checkpoint in LevelDB (undefined: none), without touching any state. */
@@ -432,22 +492,30 @@ export class LevelStore implements LogStore {
   }
 
   findLeafHashes(leafHashes: readonly Bytes[]): Promise<(bigint | undefined)[]> {
-    if (leafHashes.length === 0) return Promise.resolve([]);
+    const result: (bigint | undefined)[] = new Array(leafHashes.length).fill(undefined);
+    // Only the leaf hashes the filter cannot rule out are asked of LevelDB.
+    const filter = this.#filterReady ? this.#filter : undefined;
+    const asked: number[] = [];
+    for (let i = 0; i < leafHashes.length; i++) {
+      if (filter === undefined || filter.mightHold(leafHashes[i]!)) asked.push(i);
+    }
+    if (asked.length === 0) return Promise.resolve(result);
     return guard(async () => {
-      const keys = new Uint8Array(leafHashes.length * 33);
+      const keys = new Uint8Array(asked.length * 33);
       const found = await this.#db.getMany(
-        leafHashes.map((h, i) => {
+        asked.map((at, i) => {
           keys[i * 33] = DEDUP;
-          keys.set(h, i * 33 + 1);
+          keys.set(leafHashes[at]!, i * 33 + 1);
           return keys.subarray(i * 33, i * 33 + 33);
         }),
       );
-      return found.map((v) => {
-        if (v === undefined) return undefined;
+      for (const [i, v] of found.entries()) {
+        if (v === undefined) continue;
         const index = readUintBE(v);
         if (index === undefined) throw new VellumError('CORRUPT', `dedup row of ${v.length} bytes`);
-        return index;
-      });
+        result[asked[i]!] = index;
+      }
+      return result;
     });
   }
 
@@ -517,6 +585,10 @@ export class LevelStore implements LogStore {
     // allocation (and a copy to native memory) each, a visible share of GC time per append.
     const keys = new Uint8Array(n * (33 + 8));
     const view = new DataView(keys.buffer);
+    // Into the filter before the write: should the write fail, an extra hash costs a lookup,
+    // while a missing one would let a retry of a landed entry be appended twice.
+    const filter = this.#filter;
+    if (filter !== undefined) for (const h of batch.leafHashes) filter.add(h);
     for (let i = 0; i < n; i++) {
       const d = i * 33;
       keys[d] = DEDUP;
@@ -579,6 +651,8 @@ export class LevelStore implements LogStore {
   }
 
   async close(): Promise<void> {
+    this.#closing = true;
+    await this.#filterBuild;
     // A staged batch whose commit never came may still be writing.
     await Promise.allSettled([...this.#writes]);
     await this.#entries?.close();

@@ -9,7 +9,7 @@ describe('config', () => {
   it('has working defaults', () => {
     const c = loadConfig({});
     expect(c).toMatchObject({ data: './data', listen: '127.0.0.1:50051', durable: true, maxBatch: 1024 });
-    expect(c).toMatchObject({ tileCacheSize: 4096, leveldbMaxOpenFiles: 1000 });
+    expect(c).toMatchObject({ tileCacheSize: 4096, leveldbMaxOpenFiles: 1000, dedupFilterBits: 10 });
     expect(c.key).toBe(join('./data', 'log.key'));
   });
 
@@ -24,6 +24,10 @@ describe('config', () => {
     });
     expect(c).toMatchObject({ origin: 'file.example/log', maxBatch: 20, maxDelayMs: 9, durable: false });
     expect(c.leveldbMaxOpenFiles).toBe(80);
+    expect(loadConfig({ env: { VELLUM_DEDUP_FILTER_BITS: '0' } }).dedupFilterBits).toBe(0);
+    expect(() => loadConfig({ flags: { dedupFilterBits: '65' } })).toThrow(
+      expect.objectContaining({ code: 'CONFIG' }),
+    );
     expect(() => loadConfig({ flags: { leveldbMaxOpenFiles: '10' } })).toThrow(
       expect.objectContaining({ code: 'CONFIG' }),
     );
@@ -61,6 +65,7 @@ describe('config', () => {
         'durable',
         'tileCacheSize',
         'leveldbMaxOpenFiles',
+        'dedupFilterBits',
         'metricsListen',
         'logLevel',
         'tlsCert',

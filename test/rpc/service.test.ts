@@ -80,6 +80,28 @@ describe('gRPC service', () => {
     }
   });
 
+  it('serves Prometheus metrics, the dedup filter among them; without the filter, dedup holds', async () => {
+    const watched = await startServer({ metricsListen: '127.0.0.1:0' });
+    const plain = await startServer({ dedupFilterBits: 0 });
+    try {
+      for (const t of [watched, plain]) {
+        const client = t.client();
+        const first = await client.appendMany(Array.from({ length: 300 }, (_, i) => utf8(`m ${i}`)));
+        const again = await client.appendMany(Array.from({ length: 300 }, (_, i) => utf8(`m ${i}`)));
+        expect(again.map((r) => [r.index, r.duplicate])).toEqual(first.map((r) => [r.index, true]));
+        client.close();
+      }
+      const text = await (await fetch(`http://127.0.0.1:${watched.serving.metricsPort}/metrics`)).text();
+      expect(text).toMatch(/^vellum_tree_size 300$/m);
+      expect(text).toMatch(/^vellum_dedup_filter_ready 1$/m);
+      expect(text).toMatch(/^vellum_dedup_filter_bytes 1310720$/m); // 2^20 entries at 10 bits
+      expect(text).toMatch(/^vellum_appends_total\{result="duplicate"\} 300$/m);
+    } finally {
+      await watched.stop();
+      await plain.stop();
+    }
+  });
+
   it('Append: index, checkpoint and packed proof make a receipt that verifies offline, duplicates too', async () => {
     const client = server.client();
     const verifier = client.verifier;

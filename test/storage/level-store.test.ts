@@ -546,3 +546,103 @@ describe('staged writes', () => {
     );
   });
 });
+
+describe('the dedup filter', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  const entryOf = (tag: string, i: number) => utf8(`${tag} ${i}`);
+
+  /** A store of `n` entries, closed: enough dedup rows that the filter takes several steps. */
+  async function filledDb(n: number): Promise<string> {
+    const dir = mkdtempSync(join(tmpdir(), 'vellum-filter-'));
+    dirs.push(dir);
+    const db = join(dir, 'db');
+    const log = await openLog(new LevelStore(db, { durable: false }), { maxBatch: 1024 });
+    for (let at = 0; at < n; at += 5000)
+      await Promise.all(Array.from({ length: 5000 }, (_, i) => log.append(entryOf('old', at + i))));
+    await log.close();
+    return db;
+  }
+
+  /** Counts the keys LevelDB's getMany is asked for while `f` runs. */
+  async function countLookups(f: () => Promise<void>): Promise<number> {
+    let owner: { getMany: (...a: unknown[]) => unknown } = Level.prototype as never;
+    while (!Object.hasOwn(owner, 'getMany')) owner = Object.getPrototypeOf(owner);
+    const original = owner.getMany;
+    let keys = 0;
+    owner.getMany = function (this: unknown, ...a: unknown[]) {
+      keys += (a[0] as unknown[]).length;
+      return original.apply(this, a);
+    };
+    try {
+      await f();
+    } finally {
+      owner.getMany = original;
+    }
+    return keys;
+  }
+
+  it('finds every entry while it is built and after, those appended meanwhile too', async () => {
+    const db = await filledDb(20_000);
+    const store = new LevelStore(db, { durable: false });
+    const log = await openLog(store, { maxBatch: 512 });
+    expect(store.dedupFilter?.ready).toBe(false);
+    // While the filter is built: retries of old entries and new entries, in many batches.
+    const during = await Promise.all(
+      Array.from({ length: 3000 }, (_, i) =>
+        log.append(i % 2 === 0 ? entryOf('old', i * 6) : entryOf('new', i)),
+      ),
+    );
+    for (const [i, r] of during.entries()) expect(r.duplicate).toBe(i % 2 === 0);
+    for (const [i, r] of during.entries()) if (i % 2 === 0) expect(r.index).toBe(BigInt(i * 6));
+    expect(await store.dedupFilterBuilt()).toBe(true);
+    expect(store.dedupFilter).toMatchObject({ ready: true, entries: 21_500 });
+    // Built: every old and every new entry is a duplicate, at the index it was first given.
+    const again = await Promise.all([
+      ...Array.from({ length: 20_000 }, (_, i) => log.append(entryOf('old', i))),
+      ...during.map((_, i) => log.append(i % 2 === 0 ? entryOf('old', i * 6) : entryOf('new', i))),
+    ]);
+    for (const r of again) expect(r.duplicate).toBe(true);
+    for (let i = 0; i < 20_000; i++) expect(again[i]!.index).toBe(BigInt(i));
+    for (const [i, r] of during.entries()) expect(again[20_000 + i]!.index).toBe(r.index);
+    expect(log.size).toBe(21_500n);
+    await log.close();
+  });
+
+  it('once built, asks LevelDB only for leaf hashes it cannot rule out', async () => {
+    const db = await filledDb(10_000);
+    const fresh = Array.from({ length: 2000 }, (_, i) => H.leafHash(entryOf('fresh', i)));
+    const old = Array.from({ length: 100 }, (_, i) => H.leafHash(entryOf('old', i * 97)));
+    for (const bits of [10, 0]) {
+      const store = new LevelStore(db, { durable: false, dedupFilterBits: bits });
+      await store.open(verifier.name);
+      expect(await store.dedupFilterBuilt()).toBe(bits > 0);
+      let found: (bigint | undefined)[] = [];
+      const asked = await countLookups(async () => {
+        found = await store.findLeafHashes([...fresh, ...old]);
+      });
+      expect(found).toEqual([...fresh.map(() => undefined), ...old.map((_, i) => BigInt(i * 97))]);
+      if (bits > 0) {
+        // ~1% false positives of the 2,000 fresh ones, and every old one.
+        expect(asked).toBeGreaterThanOrEqual(100);
+        expect(asked).toBeLessThan(100 + 60);
+        expect(store.dedupFilter).toMatchObject({ ready: true, entries: 10_000 });
+      } else {
+        expect(asked).toBe(2100);
+        expect(store.dedupFilter).toBeUndefined();
+      }
+      await store.close();
+    }
+  });
+
+  it('a store closed while its filter is built closes, and reports the filter unbuilt', async () => {
+    const db = await filledDb(20_000);
+    const store = new LevelStore(db, { durable: false });
+    await store.open(verifier.name);
+    await store.close();
+    expect(await store.dedupFilterBuilt()).toBe(false);
+  });
+});
