@@ -32,6 +32,7 @@ const hypercore = await measureHypercore(quick);
 log('vellum in-process …');
 const inproc = await inProcess(quick ? 100_000 : 500_000, true, 1);
 const inprocNoSync = await inProcess(quick ? 100_000 : 500_000, false, 2);
+const inprocBulk = await inProcess(quick ? 100_000 : 500_000, true, 3, true);
 log('vellum over gRPC …');
 const fill = quick ? 200_000 : 1_000_000;
 const grpc = await overGrpc({ fill, seconds: quick ? 3 : 10, streams: 4 });
@@ -90,6 +91,11 @@ row(
   'vellum in-process appends, no fsync',
   `${fmt(inprocNoSync)}/s`,
   `÷ Hypercore best (equal durability) ${ratio(inprocNoSync, hypercore.best)}`,
+);
+row(
+  'vellum in-process appendMany (1,024 per call), fsync',
+  `${fmt(inprocBulk)}/s`,
+  `÷ Hypercore best ${ratio(inprocBulk, hypercore.best)}; the AppendStream handler's call`,
 );
 row(
   'vellum streamed appends over gRPC (4 streams)',
@@ -162,6 +168,7 @@ const json = {
   hypercore,
   inproc,
   inprocNoSync,
+  inprocBulk,
   grpc,
   open,
   largest,

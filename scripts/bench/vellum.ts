@@ -17,7 +17,11 @@ import { closedLoop, entry, entryRange, percentiles } from './stats.js';
 const BIN = new URL('../../bin/vellum.js', import.meta.url).pathname;
 const origin = 'bench.vellum.example/log';
 
-export async function inProcess(total: number, durable: boolean, salt: number) {
+/**
+ * In-process appends with 8,192 in flight: one `append` call per entry, or (`bulk`)
+ * `appendMany` calls of 1,024 entries, the call the `AppendStream` handler makes per message.
+ */
+export async function inProcess(total: number, durable: boolean, salt: number, bulk = false) {
   const dir = mkdtempSync(join(tmpdir(), 'vellum-bench-inproc-'));
   const signer = parseSignerKey(generateKey(origin).signerKey, { ed25519: nodeEd25519 });
   const log = await TransparencyLog.open(new LevelStore(dir, { durable }), {
@@ -31,7 +35,16 @@ export async function inProcess(total: number, durable: boolean, salt: number) {
   for (let at = 0; at < total; at += inFlight) {
     // Each receipt's proof is read: the log walks it only when asked, and a caller keeping
     // receipts asks.
-    await Promise.all(entries.slice(at, at + inFlight).map((e) => log.append(e).then((r) => r.proof)));
+    const slice = entries.slice(at, at + inFlight);
+    if (!bulk) {
+      await Promise.all(slice.map((e) => log.append(e).then((r) => r.proof)));
+      continue;
+    }
+    const calls: Promise<unknown>[] = [];
+    for (let i = 0; i < slice.length; i += 1024) {
+      calls.push(log.appendMany(slice.slice(i, i + 1024)).then((rs) => rs.map((r) => r.proof)));
+    }
+    await Promise.all(calls);
   }
   const rate = total / ((performance.now() - t) / 1000);
   await log.close();

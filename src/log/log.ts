@@ -231,6 +231,29 @@ export class TransparencyLog {
   }
 
   /**
+   * Appends entries together, as one bulk writer's message: one result per entry, in order,
+   * once all are committed. The whole call is refused (TOO_LARGE, PUSHBACK) before any entry
+   * is taken; after that, a failed commit fails the call, and entries of batches that did
+   * commit keep their indexes (a retry gets them back as duplicates).
+   */
+  appendMany(entries: readonly Uint8Array[]): Promise<AppendResult[]> {
+    const leafHashes: Uint8Array[] = new Array(entries.length);
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
+      if (entry.length > this.options.maxEntryBytes) {
+        return Promise.reject(
+          new VellumError(
+            'TOO_LARGE',
+            `entry ${i} is ${entry.length} bytes, the limit is ${this.options.maxEntryBytes}`,
+          ),
+        );
+      }
+      leafHashes[i] = this.hasher.leafHash(entry);
+    }
+    return this.#sequencer.submitMany(entries, leafHashes);
+  }
+
+  /**
    * Prepares a batch on top of the previous one (which may still be committing): dedup lookups,
    * the tree extension and the signed checkpoint. Returns the commit, which the sequencer
    * starts only after the previous commit settled.

@@ -25,11 +25,83 @@ export interface PoolItem {
   readonly leafHash: Uint8Array;
 }
 
-interface Waiting<R> extends PoolItem {
-  readonly key: number;
+/** Who waits for an append's result: one caller, or one slot of a group. */
+interface Answer<R> {
+  fill(slot: number, r: R): void;
+  fail(e: unknown): void;
+}
+
+/** One append's caller. */
+class Single<R> implements Answer<R> {
   readonly promise: Promise<R>;
-  resolve(r: R): void;
-  reject(e: unknown): void;
+  #resolve!: (r: R) => void;
+  #reject!: (e: unknown) => void;
+
+  constructor() {
+    this.promise = new Promise<R>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+  }
+
+  fill(_slot: number, r: R): void {
+    this.#resolve(r);
+  }
+
+  fail(e: unknown): void {
+    this.#reject(e);
+  }
+}
+
+/**
+ * The appends of one submitMany call, answered together: one promise per call, not per entry.
+ * A bulk caller (an AppendStream message of a thousand entries) then costs one promise, and
+ * each entry a small record without closures.
+ */
+class Group<R> implements Answer<R> {
+  readonly results: R[];
+  #remaining: number;
+  #settled = false;
+  readonly promise: Promise<R[]>;
+  #resolve!: (r: R[]) => void;
+  #reject!: (e: unknown) => void;
+
+  constructor(n: number) {
+    this.results = new Array(n);
+    this.#remaining = n;
+    this.promise = new Promise<R[]>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+  }
+
+  fill(slot: number, r: R): void {
+    if (this.#settled) return;
+    this.results[slot] = r;
+    if (--this.#remaining === 0) {
+      this.#settled = true;
+      this.#resolve(this.results);
+    }
+  }
+
+  /** The whole group fails with its first failed append, as Promise.all would. */
+  fail(e: unknown): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#reject(e);
+  }
+}
+
+/** Where one append's result goes. */
+interface Slot<R> {
+  readonly answer: Answer<R>;
+  readonly slot: number;
+}
+
+interface Waiting<R> extends PoolItem, Slot<R> {
+  readonly key: number;
+  /** Appends of the same leaf hash submitted while this one waited: they get its result. */
+  joined: Slot<R>[] | undefined;
 }
 
 /**
@@ -51,9 +123,9 @@ export class Sequencer<R> {
   /**
    * Pooled and in-flight appends by leaf hash: a repeat joins the first (strong dedup). Keyed by
    * the hash's first 48 bits, then compared whole: building a 32-character string key per entry
-   * showed up in append profiles.
+   * showed up in append profiles. A key's value is an array only when two hashes share it.
    */
-  readonly #byLeaf = new Map<number, Waiting<R>[]>();
+  readonly #byLeaf = new Map<number, Waiting<R> | Waiting<R>[]>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** The batch being gathered or prepared; released once its commit has started. */
   #running: Promise<void> | undefined;
@@ -74,30 +146,67 @@ export class Sequencer<R> {
 
   submit(entry: Uint8Array, leafHash: Uint8Array): Promise<R> {
     if (this.#closed) return Promise.reject(new VellumError('CLOSED', 'the log is shutting down'));
+    if (this.#pool.length >= this.options.maxPending) return Promise.reject(this.#full());
+    const single = new Single<R>();
+    this.#enqueue(entry, leafHash, single, 0);
+    this.#schedule();
+    return single.promise;
+  }
+
+  #full(): VellumError {
+    return new VellumError(
+      'PUSHBACK',
+      `sequencer pool is full (${this.#pool.length} of ${this.options.maxPending} entries waiting)`,
+    );
+  }
+
+  /**
+   * Submits entries together; resolves with one result per entry, in order, once all are
+   * committed, or rejects with the first failure (entries of a batch that did commit stay
+   * committed: a retry gets their original indexes). Either the pool takes every entry or
+   * the call is refused with PUSHBACK, so no part of a refused call is appended.
+   */
+  submitMany(entries: readonly Uint8Array[], leafHashes: readonly Uint8Array[]): Promise<R[]> {
+    if (this.#closed) return Promise.reject(new VellumError('CLOSED', 'the log is shutting down'));
+    if (this.#pool.length + entries.length > this.options.maxPending) return Promise.reject(this.#full());
+    const group = new Group<R>(entries.length);
+    if (entries.length === 0) return Promise.resolve(group.results);
+    for (let slot = 0; slot < entries.length; slot++) {
+      this.#enqueue(entries[slot]!, leafHashes[slot]!, group, slot);
+    }
+    this.#schedule();
+    return group.promise;
+  }
+
+  /** Pools an append, or joins it to a pooled or in-flight append of the same leaf hash. */
+  #enqueue(entry: Uint8Array, leafHash: Uint8Array, answer: Answer<R>, slot: number): void {
     const key =
       leafHash[0]! * 2 ** 40 +
       leafHash[1]! * 2 ** 32 +
       (((leafHash[2]! << 24) | (leafHash[3]! << 16) | (leafHash[4]! << 8) | leafHash[5]!) >>> 0);
     const bucket = this.#byLeaf.get(key);
-    const same = bucket?.find((w) => sameBytes(w.leafHash, leafHash));
-    if (same !== undefined) return same.promise;
-    if (this.#pool.length >= this.options.maxPending) {
-      return Promise.reject(
-        new VellumError('PUSHBACK', `sequencer pool is full (${this.options.maxPending} entries)`),
-      );
+    const same = Array.isArray(bucket)
+      ? bucket.find((w) => sameBytes(w.leafHash, leafHash))
+      : bucket !== undefined && sameBytes(bucket.leafHash, leafHash)
+        ? bucket
+        : undefined;
+    if (same !== undefined) {
+      if (same.joined === undefined) same.joined = [{ answer, slot }];
+      else same.joined.push({ answer, slot });
+      return;
     }
-    let resolve!: (r: R) => void;
-    let reject!: (e: unknown) => void;
-    const promise = new Promise<R>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    const w: Waiting<R> = { entry, leafHash, key, promise, resolve, reject };
+    const w: Waiting<R> = { entry, leafHash, key, answer, slot, joined: undefined };
     this.#pool.push(w);
-    if (bucket === undefined) this.#byLeaf.set(key, [w]);
-    else bucket.push(w);
-    this.#schedule();
-    return promise;
+    if (bucket === undefined) this.#byLeaf.set(key, w);
+    else if (Array.isArray(bucket)) bucket.push(w);
+    else this.#byLeaf.set(key, [bucket, w]);
+  }
+
+  #forget(w: Waiting<R>): void {
+    const bucket = this.#byLeaf.get(w.key)!;
+    if (!Array.isArray(bucket)) this.#byLeaf.delete(w.key);
+    else if (bucket.length === 2) this.#byLeaf.set(w.key, bucket[0] === w ? bucket[1]! : bucket[0]!);
+    else bucket.splice(bucket.indexOf(w), 1);
   }
 
   #schedule(): void {
@@ -119,12 +228,17 @@ export class Sequencer<R> {
     await new Promise((r) => setImmediate(r));
     const batch = this.#pool.splice(0, this.#batchSize());
     const settle = (results: R[] | undefined, error?: unknown) => {
-      for (const [i, w] of batch.entries()) {
-        if (results === undefined) w.reject(error);
-        else w.resolve(results[i]!);
-        const bucket = this.#byLeaf.get(w.key)!;
-        if (bucket.length === 1) this.#byLeaf.delete(w.key);
-        else bucket.splice(bucket.indexOf(w), 1);
+      for (let i = 0; i < batch.length; i++) {
+        const w = batch[i]!;
+        this.#forget(w);
+        if (results === undefined) {
+          w.answer.fail(error);
+          if (w.joined !== undefined) for (const j of w.joined) j.answer.fail(error);
+        } else {
+          const r = results[i]!;
+          w.answer.fill(w.slot, r);
+          if (w.joined !== undefined) for (const j of w.joined) j.answer.fill(j.slot, r);
+        }
       }
     };
     let commit: (() => Promise<R[]>) | undefined;

@@ -254,7 +254,7 @@ export class LogServiceHandlers {
           new VellumError('TOO_LARGE', `at most ${this.limits.maxEntriesPerMessage} entries per message`),
         );
       }
-      const p = Promise.all(req.entries.map((e) => this.log.append(e))).then(appendStreamMessage);
+      const p = this.log.appendMany(req.entries).then(appendStreamMessage);
       p.catch(() => {}); // observed by pump, in order
       queue.push(p);
       if (queue.length >= this.limits.maxMessagesInFlight) call.pause();

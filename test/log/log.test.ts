@@ -20,7 +20,7 @@ describe.each(storeKinds)('TransparencyLog on $name', (kind: StoreKind) => {
   let log: TransparencyLog;
   afterEach(async () => {
     await log?.close().catch(() => {});
-    made.cleanup();
+    made?.cleanup();
   });
 
   it('starts with a signed size-0 checkpoint', async () => {
@@ -68,6 +68,62 @@ describe.each(storeKinds)('TransparencyLog on $name', (kind: StoreKind) => {
     expect(c.duplicate).toBe(true);
     expect(formatReceipt(c)).toBe(formatReceipt(a));
     expect(log.size).toBe(11n);
+  });
+
+  it('appendMany: groups and single appends, with repeats anywhere, agree with one append at a time', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(fc.nat(60), { maxLength: 40 }), { minLength: 1, maxLength: 12 }),
+        fc.integer({ min: 1, max: 50 }),
+        async (calls, maxBatch) => {
+          const m = kind.create();
+          const l = await openLog(m.store, { maxBatch, maxDelayMs: 0 });
+          try {
+            // Every call at once: some single appends, the rest groups.
+            const answers = await Promise.all(
+              calls.map((ns, c) =>
+                c % 3 === 2 && ns.length === 1
+                  ? l.append(utf8(`v${ns[0]}`)).then((r) => [r])
+                  : l.appendMany(ns.map((n) => utf8(`v${n}`))),
+              ),
+            );
+            const distinct = new Set(calls.flat());
+            expect(l.size).toBe(BigInt(distinct.size));
+            const indexOf = new Map<number, bigint>();
+            for (const [c, ns] of calls.entries()) {
+              expect(answers[c]!.length).toBe(ns.length);
+              for (const [i, n] of ns.entries()) {
+                const r = answers[c]![i]!;
+                expect(r.index).toBe(indexOf.get(n) ?? r.index);
+                indexOf.set(n, r.index);
+                verifyReceipt(formatReceipt(r), H.leafHash(utf8(`v${n}`)), [verifier]);
+              }
+            }
+            expect(new Set(indexOf.values()).size).toBe(distinct.size);
+            // Afterwards every one is a duplicate of its first index.
+            const again = await l.appendMany([...distinct].map((n) => utf8(`v${n}`)));
+            for (const [i, n] of [...distinct].entries()) {
+              expect(again[i]).toMatchObject({ index: indexOf.get(n), duplicate: true });
+            }
+          } finally {
+            await l.close();
+            m.cleanup();
+          }
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
+  it('appendMany refuses a whole call with an entry over the limit, appending none of it', async () => {
+    made = kind.create();
+    log = await openLog(made.store, { maxEntryBytes: 8 });
+    await expect(log.appendMany([utf8('ok'), utf8('far too long')])).rejects.toMatchObject({
+      code: 'TOO_LARGE',
+    });
+    expect(await log.appendMany([])).toEqual([]);
+    expect((await log.append(utf8('ok'))).index).toBe(0n);
+    expect(log.size).toBe(1n);
   });
 
   it('serves inclusion and consistency proofs at every size, by index and by leaf hash', async () => {

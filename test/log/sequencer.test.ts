@@ -57,3 +57,67 @@ describe('sequencer batches', () => {
     expect(batches).toEqual([10, 1000, 500]);
   });
 });
+
+describe('sequencer groups (submitMany)', () => {
+  const many = (s: Sequencer<number>, ns: number[]) =>
+    s.submitMany(
+      ns.map((n) => item(n).entry),
+      ns.map((n) => item(n).leafHash),
+    );
+
+  it('answers a group once, in order, across the batches it was cut into', async () => {
+    const { sequencer, batches } = recorder();
+    const results = await many(
+      sequencer,
+      Array.from({ length: 100 }, (_, i) => i),
+    );
+    expect(batches).toEqual([50, 50]);
+    expect(results).toEqual(Array.from({ length: 100 }, (_, i) => i));
+  });
+
+  it('a repeat inside a group or of an entry in flight gets the first one’s result', async () => {
+    const { sequencer, batches } = recorder();
+    const [a, b, c] = await Promise.all([
+      many(sequencer, [1, 2, 1, 3]),
+      sequencer.submit(item(2).entry, item(2).leafHash),
+      many(sequencer, [3, 3, 4]),
+    ]);
+    expect(batches).toEqual([4]);
+    expect(a).toEqual([0, 1, 0, 2]);
+    expect(b).toBe(1);
+    expect(c).toEqual([2, 2, 3]);
+  });
+
+  it('a group fails with its first failed batch; the batch before it stays answered', async () => {
+    let calls = 0;
+    const sequencer = new Sequencer<number>(
+      { maxBatch: 10, maxDelayMs: 0, maxPending: 100 },
+      async (items) => {
+        const call = calls++;
+        return async () => {
+          if (call === 1) throw new Error(`batch ${call} failed`);
+          return items.map((_, i) => call * 100 + i);
+        };
+      },
+    );
+    const single = sequencer.submit(item(0).entry, item(0).leafHash);
+    const group = many(
+      sequencer,
+      Array.from({ length: 15 }, (_, i) => i + 1),
+    );
+    expect(await single).toBe(0);
+    await expect(group).rejects.toThrow('batch 1 failed');
+  });
+
+  it('a group the pool cannot hold whole is refused whole', async () => {
+    const { sequencer, batches } = recorder();
+    const small = new Sequencer<number>({ maxBatch: 10, maxDelayMs: 0, maxPending: 5 }, async (items) => {
+      return async () => items.map((_, i) => i);
+    });
+    await expect(many(small, [1, 2, 3, 4, 5, 6])).rejects.toMatchObject({ code: 'PUSHBACK' });
+    expect(small.pending).toBe(0);
+    expect(await many(small, [1, 2, 3, 4, 5])).toEqual([0, 1, 2, 3, 4]);
+    expect(await many(sequencer, [])).toEqual([]);
+    expect(batches).toEqual([]);
+  });
+});
