@@ -171,8 +171,8 @@ export class LevelStore implements LogStore {
   readonly #filterBits: number;
   /**
    * Every leaf hash of the dedup index and of every batch given to commit() (a superset: a
-   * failed batch's hashes only cost lookups). Trusted once #filterBuild has added the rows
-   * that were there at open; until then LevelDB answers every lookup.
+   * failed batch's hashes only cost lookups). Trusted once #filterBuild has added the ones
+   * committed before open; until then LevelDB answers every lookup.
    */
   #filter: LeafHashFilter | undefined;
   #filterReady = false;
@@ -248,40 +248,55 @@ export class LevelStore implements LogStore {
       // must not make open() destroy data.
       await this.#checkTileFiles();
       if (this.#filterBits > 0) {
-        // Built while the log serves: open time stays independent of the log's size.
-        this.#filter = new LeafHashFilter(Number(this.#size ?? 0n), { bitsPerEntry: this.#filterBits });
-        this.#filterBuild = this.#buildFilter(this.#filter);
+        const size = this.#readable;
+        const filter = new LeafHashFilter(Number(size), { bitsPerEntry: this.#filterBits });
+        // The partial level-0 tile now, before a commit can widen it (and replace its row).
+        const width = Number(size % BigInt(TILE_WIDTH));
+        const partial =
+          width > 0 ? await this.readTile({ level: 0, index: size / BigInt(TILE_WIDTH) }, width) : undefined;
+        if (width === 0 || partial?.length === width * HASH_SIZE) {
+          for (let at = 0; at < width * HASH_SIZE; at += HASH_SIZE) filter.add(partial!, at);
+          // The full tiles while the log serves: open time stays independent of the log's size.
+          this.#filterBuild = this.#buildFilter(filter, size);
+        }
+        this.#filter = filter;
       }
     });
   }
 
   /**
-   * Adds every dedup row to the filter, 4,096 keys per step. Rows committed meanwhile
-   * were added by commit(), and the iterator reads every row committed before it was
-   * created, so at the end the filter holds every row. A read error leaves it untrusted.
+   * Adds the leaf hashes of the full level-0 tiles at open to the filter (#open added the
+   * partial tile's). They are the keys of the dedup rows (each batch writes both), read here
+   * from the level-0 tile file, 256 KiB per read, through the page cache. Iterating LevelDB's
+   * rows instead cost ~2 µs per key and, through its memory-mapped tables, left the whole
+   * dedup index in the server's RSS (+250 MB on a 10M-entry log). Entries committed meanwhile
+   * were added by commit(). A read error leaves the filter untrusted.
    */
-  async #buildFilter(filter: LeafHashFilter): Promise<boolean> {
-    // LevelDB hands over at most highWaterMarkBytes per step (16 KiB by default: ~480 keys).
-    const keys = this.#db.keys({ ...spaceRange(DEDUP), highWaterMarkBytes: 256 << 10, fillCache: false });
+  async #buildFilter(filter: LeafHashFilter, size: bigint): Promise<boolean> {
     try {
-      for (;;) {
-        if (this.#closing) return false;
-        const step = await keys.nextv(4096);
-        if (step.length === 0) break;
-        for (const k of step) if (k.length === 1 + HASH_SIZE) filter.add(k, 1);
+      const full = Number(fullTiles(0, size));
+      if (full > 0) {
+        const file = await this.#tileFile(0);
+        const step = 32; // tiles per read: 8,192 hashes, under a millisecond of the event loop
+        const buffer = new Uint8Array(step * TILE_BYTES);
+        for (let tile = 0; tile < full; tile += step) {
+          if (this.#closing) return false;
+          const n = Math.min(step, full - tile);
+          const bytes = await file.read(tile * TILE_BYTES, n * TILE_BYTES, buffer);
+          for (let at = 0; at < bytes.length; at += HASH_SIZE) filter.add(bytes, at);
+        }
       }
+      if (this.#closing) return false;
       this.#filterReady = true;
       return true;
     } catch {
       return false;
-    } finally {
-      await keys.close().catch(() => {});
     }
   }
 
   /**
    * Settles when the dedup filter is built: true if it now answers lookups, false if there is
-   * none, the store closed first, or reading the dedup rows failed (LevelDB answers them all).
+   * none, the store closed first, or reading the tiles failed (LevelDB answers every lookup).
    */
   dedupFilterBuilt(): Promise<boolean> {
     return this.#filterBuild;

@@ -11,6 +11,7 @@ import {
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { open as openFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -131,7 +132,8 @@ describe('LevelStore dedup rows on disk', () => {
       await db.put(dedupKey(leafHash(0xaa)), new Uint8Array([0, 0, 0, 0, 0, 0, 1, 2]));
       await db.put(dedupKey(leafHash(0xbb)), new Uint8Array(9));
     });
-    const reopened = new LevelStore(dir, { durable: false });
+    // Without the dedup filter: it holds the tree's leaf hashes, and these two rows have none.
+    const reopened = new LevelStore(dir, { durable: false, dedupFilterBits: 0 });
     await reopened.open('o');
     expect(
       await reopened.findLeafHashes([leafHashes[0]!, leafHashes[299]!, leafHash(0xaa), leafHash(1)]),
@@ -567,6 +569,29 @@ describe('the dedup filter', () => {
     return db;
   }
 
+  /**
+   * Holds every FileHandle read whose length `hold` picks until the returned function is
+   * called (which also puts FileHandle.read back).
+   */
+  async function holdReads(hold: (length: number) => boolean): Promise<() => void> {
+    const probe = await openFile(join(tmpdir()), 'r');
+    const proto = Object.getPrototypeOf(probe) as { read: (...a: unknown[]) => Promise<unknown> };
+    await probe.close();
+    const original = proto.read;
+    let open!: () => void;
+    const gate = new Promise<void>((r) => {
+      open = r;
+    });
+    proto.read = async function (this: unknown, ...a: unknown[]) {
+      if (hold(a[2] as number)) await gate;
+      return original.apply(this, a);
+    };
+    return () => {
+      proto.read = original;
+      open();
+    };
+  }
+
   /** Counts the keys LevelDB's getMany is asked for while `f` runs. */
   async function countLookups(f: () => Promise<void>): Promise<number> {
     let owner: { getMany: (...a: unknown[]) => unknown } = Level.prototype as never;
@@ -588,14 +613,23 @@ describe('the dedup filter', () => {
   it('finds every entry while it is built and after, those appended meanwhile too', async () => {
     const db = await filledDb(20_000);
     const store = new LevelStore(db, { durable: false });
+    // The filter reads the level-0 tile file many tiles at a time (the log reads one): hold
+    // those reads until the appends below are answered, so they meet an unbuilt filter.
+    const release = await holdReads((length) => length > 8192);
     const log = await openLog(store, { maxBatch: 512 });
-    expect(store.dedupFilter?.ready).toBe(false);
-    // While the filter is built: retries of old entries and new entries, in many batches.
-    const during = await Promise.all(
-      Array.from({ length: 3000 }, (_, i) =>
-        log.append(i % 2 === 0 ? entryOf('old', i * 6) : entryOf('new', i)),
-      ),
-    );
+    let during: Awaited<ReturnType<typeof log.append>>[];
+    try {
+      expect(store.dedupFilter?.ready).toBe(false);
+      // While the filter is built: retries of old entries and new entries, in many batches.
+      during = await Promise.all(
+        Array.from({ length: 3000 }, (_, i) =>
+          log.append(i % 2 === 0 ? entryOf('old', i * 6) : entryOf('new', i)),
+        ),
+      );
+      expect(store.dedupFilter?.ready).toBe(false);
+    } finally {
+      release();
+    }
     for (const [i, r] of during.entries()) expect(r.duplicate).toBe(i % 2 === 0);
     for (const [i, r] of during.entries()) if (i % 2 === 0) expect(r.index).toBe(BigInt(i * 6));
     expect(await store.dedupFilterBuilt()).toBe(true);
