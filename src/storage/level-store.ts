@@ -176,6 +176,8 @@ export class LevelStore implements LogStore {
    */
   #filter: LeafHashFilter | undefined;
   #filterReady = false;
+  /** The build #open prepared, until the first lookup, commit or dedupFilterBuilt() starts it. */
+  #filterToBuild: { filter: LeafHashFilter; size: bigint } | undefined;
   #filterBuild: Promise<boolean> = Promise.resolve(false);
   #closing = false;
 
@@ -256,8 +258,8 @@ export class LevelStore implements LogStore {
           width > 0 ? await this.readTile({ level: 0, index: size / BigInt(TILE_WIDTH) }, width) : undefined;
         if (width === 0 || partial?.length === width * HASH_SIZE) {
           for (let at = 0; at < width * HASH_SIZE; at += HASH_SIZE) filter.add(partial!, at);
-          // The full tiles while the log serves: open time stays independent of the log's size.
-          this.#filterBuild = this.#buildFilter(filter, size);
+          // The full tiles later, while the log serves: not while the log itself opens.
+          this.#filterToBuild = { filter, size };
         }
         this.#filter = filter;
       }
@@ -294,11 +296,21 @@ export class LevelStore implements LogStore {
     }
   }
 
+  /** Starts building the dedup filter, once. */
+  #startFilter(): void {
+    const todo = this.#filterToBuild;
+    if (todo === undefined || this.#closing) return;
+    this.#filterToBuild = undefined;
+    this.#filterBuild = this.#buildFilter(todo.filter, todo.size);
+  }
+
   /**
-   * Settles when the dedup filter is built: true if it now answers lookups, false if there is
-   * none, the store closed first, or reading the tiles failed (LevelDB answers every lookup).
+   * Starts building the dedup filter if the first lookup or commit has not, and settles when
+   * it is built: true if it now answers lookups, false if there is none, the store closed
+   * first, or reading the tiles failed (LevelDB answers every lookup).
    */
   dedupFilterBuilt(): Promise<boolean> {
+    this.#startFilter();
     return this.#filterBuild;
   }
 
@@ -507,6 +519,7 @@ export class LevelStore implements LogStore {
   }
 
   findLeafHashes(leafHashes: readonly Bytes[]): Promise<(bigint | undefined)[]> {
+    this.#startFilter();
     const result: (bigint | undefined)[] = new Array(leafHashes.length).fill(undefined);
     // Only the leaf hashes the filter cannot rule out are asked of LevelDB.
     const filter = this.#filterReady ? this.#filter : undefined;
@@ -604,6 +617,7 @@ export class LevelStore implements LogStore {
     // while a missing one would let a retry of a landed entry be appended twice.
     const filter = this.#filter;
     if (filter !== undefined) for (const h of batch.leafHashes) filter.add(h);
+    this.#startFilter();
     for (let i = 0; i < n; i++) {
       const d = i * 33;
       keys[d] = DEDUP;

@@ -674,9 +674,14 @@ describe('the dedup filter', () => {
 
   it('a store closed while its filter is built closes, and reports the filter unbuilt', async () => {
     const db = await filledDb(20_000);
+    const release = await holdReads((length) => length > 8192);
     const store = new LevelStore(db, { durable: false });
     await store.open(verifier.name);
-    await store.close();
+    const built = store.dedupFilterBuilt(); // starts the build; its first read is held
+    const closed = store.close();
+    release();
+    await closed;
+    expect(await built).toBe(false);
     expect(await store.dedupFilterBuilt()).toBe(false);
   });
 });
