@@ -176,8 +176,8 @@ export class LevelStore implements LogStore {
    */
   #filter: LeafHashFilter | undefined;
   #filterReady = false;
-  /** The build #open prepared, until the first lookup, commit or dedupFilterBuilt() starts it. */
-  #filterToBuild: { filter: LeafHashFilter; size: bigint } | undefined;
+  /** What #open read for the filter, until the first lookup, commit or dedupFilterBuilt() makes it. */
+  #filterToBuild: { size: bigint; partial: Bytes } | undefined;
   #filterBuild: Promise<boolean> = Promise.resolve(false);
   #closing = false;
 
@@ -251,23 +251,20 @@ export class LevelStore implements LogStore {
       await this.#checkTileFiles();
       if (this.#filterBits > 0) {
         const size = this.#readable;
-        const filter = new LeafHashFilter(Number(size), { bitsPerEntry: this.#filterBits });
-        // The partial level-0 tile now, before a commit can widen it (and replace its row).
+        // The partial level-0 tile now, before a commit can widen it (and replace its row); the
+        // filter and its full tiles later, while the log serves, not while the log opens.
         const width = Number(size % BigInt(TILE_WIDTH));
         const partial =
-          width > 0 ? await this.readTile({ level: 0, index: size / BigInt(TILE_WIDTH) }, width) : undefined;
-        if (width === 0 || partial?.length === width * HASH_SIZE) {
-          for (let at = 0; at < width * HASH_SIZE; at += HASH_SIZE) filter.add(partial!, at);
-          // The full tiles later, while the log serves: not while the log itself opens.
-          this.#filterToBuild = { filter, size };
-        }
-        this.#filter = filter;
+          width > 0
+            ? await this.readTile({ level: 0, index: size / BigInt(TILE_WIDTH) }, width)
+            : new Uint8Array(0);
+        if (partial?.length === width * HASH_SIZE) this.#filterToBuild = { size, partial };
       }
     });
   }
 
   /**
-   * Adds the leaf hashes of the full level-0 tiles at open to the filter (#open added the
+   * Adds the leaf hashes of the full level-0 tiles at open to the filter (#startFilter added the
    * partial tile's). They are the keys of the dedup rows (each batch writes both), read here
    * from the level-0 tile file, 256 KiB per read, through the page cache. Iterating LevelDB's
    * rows instead cost ~2 µs per key and, through its memory-mapped tables, left the whole
@@ -296,12 +293,15 @@ export class LevelStore implements LogStore {
     }
   }
 
-  /** Starts building the dedup filter, once. */
+  /** Makes the dedup filter and starts adding the full tiles' leaf hashes to it, once. */
   #startFilter(): void {
     const todo = this.#filterToBuild;
     if (todo === undefined || this.#closing) return;
     this.#filterToBuild = undefined;
-    this.#filterBuild = this.#buildFilter(todo.filter, todo.size);
+    const filter = new LeafHashFilter(Number(todo.size), { bitsPerEntry: this.#filterBits });
+    for (let at = 0; at < todo.partial.length; at += HASH_SIZE) filter.add(todo.partial, at);
+    this.#filter = filter;
+    this.#filterBuild = this.#buildFilter(filter, todo.size);
   }
 
   /**
@@ -615,9 +615,9 @@ export class LevelStore implements LogStore {
     const view = new DataView(keys.buffer);
     // Into the filter before the write: should the write fail, an extra hash costs a lookup,
     // while a missing one would let a retry of a landed entry be appended twice.
+    this.#startFilter();
     const filter = this.#filter;
     if (filter !== undefined) for (const h of batch.leafHashes) filter.add(h);
-    this.#startFilter();
     for (let i = 0; i < n; i++) {
       const d = i * 33;
       keys[d] = DEDUP;
