@@ -219,15 +219,15 @@ export class TransparencyLog {
 
   /** Appends one entry; resolves once it is committed, with its index and receipt. */
   append(entry: Uint8Array): Promise<AppendResult> {
-    if (entry.length > this.options.maxEntryBytes) {
-      return Promise.reject(
-        new VellumError(
-          'TOO_LARGE',
-          `entry is ${entry.length} bytes, the limit is ${this.options.maxEntryBytes}`,
-        ),
-      );
-    }
+    if (entry.length > this.options.maxEntryBytes) return Promise.reject(this.#tooLarge(entry, 'entry'));
     return this.#sequencer.submit(entry, this.hasher.leafHash(entry));
+  }
+
+  #tooLarge(entry: Uint8Array, what: string): VellumError {
+    return new VellumError(
+      'TOO_LARGE',
+      `${what} is ${entry.length} bytes, the limit is ${this.options.maxEntryBytes}`,
+    );
   }
 
   /**
@@ -240,14 +240,8 @@ export class TransparencyLog {
     const leafHashes: Uint8Array[] = new Array(entries.length);
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
-      if (entry.length > this.options.maxEntryBytes) {
-        return Promise.reject(
-          new VellumError(
-            'TOO_LARGE',
-            `entry ${i} is ${entry.length} bytes, the limit is ${this.options.maxEntryBytes}`,
-          ),
-        );
-      }
+      if (entry.length > this.options.maxEntryBytes)
+        return Promise.reject(this.#tooLarge(entry, `entry ${i}`));
       leafHashes[i] = this.hasher.leafHash(entry);
     }
     return this.#sequencer.submitMany(entries, leafHashes);
