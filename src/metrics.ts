@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { status } from '@grpc/grpc-js';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { IntegrationInfo } from './log/log.js';
+import type { DedupFilterState } from './storage/level-store.js';
 
 export class Metrics {
   readonly registry = new Registry();
@@ -41,7 +42,7 @@ export class Metrics {
   }
 
   /** Gauges of the store's dedup filter, read at each scrape. */
-  watchDedupFilter(read: () => { ready: boolean; entries: number; bytes: number } | undefined): void {
+  watchDedupFilter(read: () => DedupFilterState | undefined): void {
     new Gauge({
       name: 'vellum_dedup_filter_bytes',
       help: 'Memory of the in-memory filter in front of the dedup index',

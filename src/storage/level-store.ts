@@ -30,6 +30,13 @@ import { decodeSpan, encodeSpan, locate, type Span, spanBytes, spanCount } from 
 
 type Bytes = Uint8Array;
 
+/** The dedup filter: whether it answers lookups yet, the leaf hashes it holds, its memory. */
+export interface DedupFilterState {
+  readonly ready: boolean;
+  readonly entries: number;
+  readonly bytes: number;
+}
+
 export interface LevelStoreOptions {
   /** fsync every commit (group commit: one fsync per integration batch). Default true. */
   durable?: boolean;
@@ -314,8 +321,8 @@ export class LevelStore implements LogStore {
     return this.#filterBuild;
   }
 
-  /** The dedup filter's state, for metrics. */
-  get dedupFilter(): { ready: boolean; entries: number; bytes: number } | undefined {
+  /** The dedup filter's state, for metrics; undefined until it is made. */
+  get dedupFilter(): DedupFilterState | undefined {
     const f = this.#filter;
     return f && { ready: this.#filterReady, entries: f.entries, bytes: f.bytes };
   }
