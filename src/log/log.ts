@@ -93,7 +93,8 @@ class FreshResult implements AppendResult {
     readonly index: bigint,
     readonly leafHash: Uint8Array,
     latest: SignedCheckpoint,
-    private readonly walk: () => Uint8Array[] | undefined,
+    /** Walks the proof on first read (a walker, not a closure per entry: less garbage). */
+    private readonly walker: { path(index: bigint): Uint8Array[] | undefined },
   ) {
     this.checkpoint = latest.note;
     this.size = latest.checkpoint.size;
@@ -101,7 +102,7 @@ class FreshResult implements AppendResult {
 
   get proof(): Uint8Array[] {
     if (this.#proof === undefined) {
-      const p = this.walk();
+      const p = this.walker.path(this.index);
       if (p === undefined)
         throw new Error(`assertion failed: a node of index ${this.index}'s path is not in memory`);
       this.#proof = p;
@@ -356,7 +357,8 @@ export class TransparencyLog {
     let next = state.size - BigInt(fresh.length);
     const walk = this.#walker(state, completed);
     const pending: (AppendResult | Promise<AppendResult>)[] = [];
-    for (const [i, item] of items.entries()) {
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!;
       const old = found[i];
       if (old !== undefined) {
         pending.push(this.#originalReceipt(old, item.leafHash));
@@ -364,12 +366,12 @@ export class TransparencyLog {
       }
       const index = next++;
       if (walk.usable) {
-        pending.push(new FreshResult(index, item.leafHash, latest, () => walk.path(index)));
+        pending.push(new FreshResult(index, item.leafHash, latest, walk));
       } else {
         // Past 2^53 entries: the general path, eagerly.
         pending.push(
           this.#inclusion(state, index, state.size).then(
-            (proof) => new FreshResult(index, item.leafHash, latest, () => proof),
+            (proof) => new FreshResult(index, item.leafHash, latest, { path: () => proof }),
           ),
         );
       }

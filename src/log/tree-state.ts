@@ -87,13 +87,27 @@ export class TreeState {
       return t;
     };
     // The compact range hands us every node it creates: the tiles fill with no extra hashing.
-    const visit = (level: number, index: bigint, hash: Uint8Array) => {
+    // Nodes arrive left to right, so each tile level keeps its current tile at hand: looking
+    // it up by name per node made a string and a tile id per node.
+    const current: (ExpandedTile | undefined)[] = [];
+    const currentIndex: (number | bigint)[] = [];
+    const visit = (level: number, index: number | bigint, hash: Uint8Array) => {
       const j = level % TILE_HEIGHT;
-      const first = index << BigInt(j);
-      const tile = tileFor({ level: (level - j) / TILE_HEIGHT, index: first >> 8n });
+      const tileLevel = (level - j) / TILE_HEIGHT;
+      // The node's first leaf in row 0 units is index·2^j; its tile holds 256 of them.
+      const tileIndex =
+        typeof index === 'number'
+          ? Math.floor(index / 2 ** (TILE_HEIGHT - j))
+          : (index << BigInt(j)) >> BigInt(TILE_HEIGHT);
+      let tile = current[tileLevel];
+      if (tile === undefined || currentIndex[tileLevel] !== tileIndex) {
+        tile = tileFor({ level: tileLevel, index: BigInt(tileIndex) });
+        current[tileLevel] = tile;
+        currentIndex[tileLevel] = tileIndex;
+      }
       tile.push(j, hash);
     };
-    for (const h of leafHashes) range.append(h, visit);
+    range.appendAll(leafHashes, visit);
 
     const edge = new Map<number, ExpandedTile>();
     for (const { tile } of rightEdgeTiles(range.size)) {

@@ -66,6 +66,57 @@ describe('merkle properties vs the naive reference', () => {
     }
   });
 
+  it('appendAll equals append leaf by leaf: the same nodes visited, in order, and the same range', () => {
+    const visits = (level: number, index: number | bigint, h: Uint8Array) =>
+      `${level}/${BigInt(index)}/${Buffer.from(h).toString('hex')}`;
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: MAX - 1 }),
+        fc.array(fc.integer({ min: 0, max: 40 }), { maxLength: 8 }),
+        (split, chunks) => {
+          const one = new CompactRange(0n, [], H);
+          const all = new CompactRange(0n, [], H);
+          for (const l of leaves.slice(0, split)) one.append(l);
+          all.appendAll(leaves.slice(0, split));
+          let at = split;
+          for (const c of chunks) {
+            const part = leaves.slice(at, Math.min(MAX, at + c));
+            at += part.length;
+            const a: string[] = [];
+            const b: string[] = [];
+            for (const l of part) one.append(l, (lv, i, h) => a.push(visits(lv, i, h)));
+            all.appendAll(part, (lv, i, h) => {
+              expect(typeof i).toBe('number');
+              b.push(visits(lv, i, h));
+            });
+            expect(b).toEqual(a);
+            expect(all.size).toBe(one.size);
+            expect(all.peaks).toEqual(one.peaks);
+          }
+          expect(all.rootHash()).toEqual(naiveRoot(leaves.slice(0, at)));
+        },
+      ),
+    );
+  });
+
+  it('appendAll across 2^53 leaves counts in bigints, as append does', () => {
+    // A tree of 2^53 − 3 leaves: 52 peaks (every bit but bit 1); their values do not matter.
+    const size = 2n ** 53n - 3n;
+    const peaks = CompactRange.peakLevels(size).map((l) => H.leafHash(new Uint8Array([l])));
+    const one = new CompactRange(size, peaks, H);
+    const all = new CompactRange(size, peaks, H);
+    const a: string[] = [];
+    const b: string[] = [];
+    for (const l of leaves.slice(0, 6)) one.append(l, (lv, i) => a.push(`${lv}/${i}`));
+    all.appendAll(leaves.slice(0, 6), (lv, i) => {
+      expect(typeof i).toBe('bigint');
+      b.push(`${lv}/${i}`);
+    });
+    expect(b).toEqual(a);
+    expect(all.size).toBe(size + 6n);
+    expect(all.rootHash()).toEqual(one.rootHash());
+  });
+
   it('rangeNodes tiles [start, end) with aligned complete subtrees', () => {
     fc.assert(
       fc.property(fc.nat(1000), fc.nat(1000), (a, b) => {
