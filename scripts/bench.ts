@@ -69,6 +69,11 @@ row(
 );
 row('limit: LevelDB chained-batch puts, fsync, 1,000/batch', `${fmt(limits.levelPuts)}/s`);
 row(
+  'limit: least work of a deduplicated append, fsync',
+  `${fmt(limits.dedupAppends)}/s`,
+  `leaf hash, node hash, dedup row; ÷ 2× Hypercore best ${ratio(limits.dedupAppends, 2 * hypercore.best)}`,
+);
+row(
   'limit: grpc-js echo, unary, 64 in flight',
   `${fmt(limits.echoUnary.rate)}/s`,
   `p50 ${fmt(limits.echoUnary.p50, 1)} ms, p99 ${fmt(limits.echoUnary.p99, 1)} ms; ${limits.echoSizes.request} B in, ${limits.echoSizes.response} B out (Append's sizes), 4 clients`,
@@ -95,7 +100,7 @@ row(
 row(
   'vellum in-process appendMany (1,024 per call), fsync',
   `${fmt(inprocBulk)}/s`,
-  `÷ Hypercore best ${ratio(inprocBulk, hypercore.best)}; the AppendStream handler's call`,
+  `÷ Hypercore best ${ratio(inprocBulk, hypercore.best)}; ÷ least work ${ratio(inprocBulk, limits.dedupAppends)}; the AppendStream handler's call`,
 );
 row(
   'vellum streamed appends over gRPC (4 streams)',
