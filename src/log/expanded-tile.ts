@@ -78,16 +78,7 @@ export class ExpandedTile {
     for (let j = 1; j < TILE_HEIGHT; j++) {
       const below = t.#rows[j - 1]!;
       const n = t.#counts[j - 1]! >> 1;
-      for (let i = 0; i < n; i++) {
-        const at = 2 * i * HASH_SIZE;
-        t.push(
-          j,
-          hasher.nodeHash(
-            below.subarray(at, at + HASH_SIZE),
-            below.subarray(at + HASH_SIZE, at + 2 * HASH_SIZE),
-          ),
-        );
-      }
+      for (let i = 0; i < n; i++) t.push(j, hasher.nodeHashOfPair(below, 2 * i * HASH_SIZE));
     }
     return t;
   }

@@ -43,6 +43,24 @@ describe('nodeHasher (hash-wasm)', () => {
     );
   });
 
+  it('a pair stored side by side hashes as nodeHash of its halves; a pair past the end is refused', () => {
+    const buffer = fc.uint8Array({ minLength: 64, maxLength: 300 });
+    fc.assert(
+      fc.property(
+        buffer.chain((b) => fc.tuple(fc.constant(b), fc.nat(b.length - 64))),
+        ([b, at]) => {
+          const left = b.slice(at, at + 32);
+          const right = b.slice(at + 32, at + 64);
+          for (const h of [nodeHasher, defaultHasher]) {
+            expect(h.nodeHashOfPair(b, at)).toEqual(sha256(new Uint8Array([1]), left, right));
+            expect(() => h.nodeHashOfPair(b, b.length - 63)).toThrow(/no node pair/);
+            expect(() => h.nodeHashOfPair(b, -1)).toThrow(/no node pair/);
+          }
+        },
+      ),
+    );
+  });
+
   it('the empty root is SHA-256 of nothing', () => {
     expect(nodeHasher.emptyRoot()).toEqual(sha256());
   });
